@@ -1,0 +1,1 @@
+"""How tenants' data is kept apart. ``base.IsolationProvider`` is the one interface."""

@@ -1,0 +1,1 @@
+"""How a request names its tenant. ``base.TenantResolver`` is the one interface."""

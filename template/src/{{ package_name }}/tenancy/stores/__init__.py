@@ -1,0 +1,1 @@
+"""Where tenant records live. ``base.TenantStore`` is the one interface."""
