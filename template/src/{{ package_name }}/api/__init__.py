@@ -1,0 +1,1 @@
+"""HTTP routes: health, the tenant admin API and the example ``notes`` resource."""

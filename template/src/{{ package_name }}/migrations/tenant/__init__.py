@@ -1,0 +1,1 @@
+"""Alembic migrations (see tenancy/migrations.py)."""

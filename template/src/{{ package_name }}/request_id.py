@@ -1,0 +1,40 @@
+"""``RequestIdMiddleware``: one id per request, in logs, audit entries and the response.
+
+A well-formed incoming ``X-Request-ID`` (from a proxy) is kept so ids line up
+across services; anything else is replaced, so a client cannot inject text
+into logs through it.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+HEADER = "X-Request-ID"
+_KEY = HEADER.lower().encode("latin-1")
+_WELL_FORMED = re.compile(rb"^[A-Za-z0-9._-]{8,64}$")
+
+
+class RequestIdMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = next((value for key, value in scope["headers"] if key == _KEY), b"")
+        request_id = (
+            incoming.decode("ascii") if _WELL_FORMED.fullmatch(incoming) else uuid.uuid4().hex
+        )
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)[HEADER] = request_id
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
