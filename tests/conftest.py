@@ -1,0 +1,70 @@
+"""Rendering helpers shared by the template's tests.
+
+Every answer a test passes is checked against copier.yml first: Copier ignores
+unknown keys silently, so a misspelt answer would otherwise test the defaults.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from copier import run_copy
+
+ROOT = Path(__file__).resolve().parent.parent
+QUESTIONS: dict[str, Any] = {
+    key: value
+    for key, value in yaml.safe_load((ROOT / "copier.yml").read_text()).items()
+    if not key.startswith("_")
+}
+
+
+def choices(question: str) -> list[Any]:
+    """The values a question accepts, read from copier.yml (not repeated here)."""
+    spec = QUESTIONS[question]
+    if spec.get("type") == "bool":
+        return [True, False]
+    raw = spec["choices"]
+    return list(raw.values()) if isinstance(raw, dict) else list(raw)
+
+
+def render(destination: Path, **answers: Any) -> Path:
+    unknown = set(answers) - set(QUESTIONS)
+    assert not unknown, f"not questions in copier.yml: {sorted(unknown)}"
+    run_copy(
+        str(ROOT),
+        destination,
+        data=answers,
+        defaults=True,
+        vcs_ref="HEAD",
+        quiet=True,
+    )
+    return destination
+
+
+def run(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
+    """Run a command; on failure show its output in the assertion message."""
+    result = subprocess.run(
+        args, cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, f"{' '.join(args)} failed in {cwd}:\n{output[-6000:]}"
+    return output
+
+
+@pytest.fixture(scope="session")
+def uv() -> str:
+    found = shutil.which("uv") or str(ROOT / ".tools" / "bin" / "uv")
+    assert Path(found).exists(), "uv not found: run the tests through `make test`"
+    return found
+
+
+@pytest.fixture(scope="session")
+def shared_env(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One virtual environment reused by every generated project (uv syncs it)."""
+    return tmp_path_factory.mktemp("generated-venv") / "venv"
