@@ -20,6 +20,15 @@ def async_url(url: str | URL) -> URL:
     return parsed
 
 
+def runtime_grantee(runtime_url: str | None, owner_url: str | None) -> str | None:
+    """The role migrations grant DML to: the runtime role, unless it is the owner."""
+    if not runtime_url:
+        return None
+    runtime = make_url(runtime_url).username
+    owner = make_url(owner_url).username if owner_url else None
+    return runtime if runtime and runtime != owner else None
+
+
 def create_engine(
     url: str | URL,
     *,
