@@ -30,3 +30,7 @@ class IsolationProvider(Protocol):
     async def verify(self) -> None:
         """Refuse to start (raise ``RuntimeError``) if isolation cannot be guaranteed."""
         ...
+
+    async def close(self) -> None:
+        """Release what the provider holds of its own (at shutdown)."""
+        ...

@@ -22,7 +22,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, SessionTransaction
 
-from ..policies import TENANT_SETTING
+#: The PostgreSQL setting row-level-security policies read.
+TENANT_SETTING = "app.tenant_id"
 
 _SCOPE_KEY = "tenant_scope"
 
