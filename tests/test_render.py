@@ -86,7 +86,8 @@ def test_render_only_what_was_chosen(tmp_path: Path, available: dict[str, list[s
         resolvers = {p.stem for p in (tenancy / "resolvers").glob("*.py")}
         assert resolvers == {"__init__", "base", answers["resolution"]}
         isolation = {p.stem for p in (tenancy / "isolation").glob("*.py")}
-        assert isolation == {"__init__", "base", "session", answers["isolation"]}
+        chosen = {"hybrid", "rls", "schema"} if answers["isolation"] == "hybrid" else {answers["isolation"]}
+        assert isolation == {"__init__", "base", "session", *chosen}
         assert (tenancy / "namespaces.py").exists() == (answers["isolation"] != "rls")
         source = "\n".join(p.read_text() for p in package.rglob("*.py"))
         assert ("from redis" in source) == answers["rate_limiting"], answers
