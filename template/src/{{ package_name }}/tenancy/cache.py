@@ -16,7 +16,7 @@ import asyncio
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 from .models import Tenant, TenantCreate, TenantStatus, TenantUpdate
 from .stores.base import TenantStore
@@ -68,9 +68,16 @@ class LruTtlCache:
 class CachedTenantStore:
     """A ``TenantStore`` that serves identifier lookups from an ``LruTtlCache``."""
 
-    def __init__(self, store: TenantStore, cache: LruTtlCache) -> None:
+    def __init__(
+        self,
+        store: TenantStore,
+        cache: LruTtlCache,
+        on_change: Callable[[Iterable[str]], Awaitable[None]] | None = None,
+    ) -> None:
         self._store = store
         self.cache = cache
+        #: Told the identifiers of every change (e.g. to invalidate other instances).
+        self._on_change = on_change
         self._inflight: dict[str, asyncio.Future[Tenant | None]] = {}
 
     async def get_by_identifier(self, identifier: str) -> Tenant | None:
@@ -102,7 +109,7 @@ class CachedTenantStore:
 
     async def create(self, data: TenantCreate, status: TenantStatus) -> Tenant:
         tenant = await self._store.create(data, status)
-        self.cache.invalidate(tenant.identifier)
+        await self._changed(tenant.identifier)
         return tenant
 
     async def update(self, tenant_id: uuid.UUID, changes: TenantUpdate) -> Tenant | None:
@@ -122,7 +129,7 @@ class CachedTenantStore:
     async def delete(self, tenant_id: uuid.UUID) -> bool:
         before = await self._store.get(tenant_id)
         deleted = await self._store.delete(tenant_id)
-        self.cache.invalidate(*([before.identifier] if before else []))
+        await self._changed(*([before.identifier] if before else []))
         return deleted
 
     async def _changing(
@@ -131,5 +138,10 @@ class CachedTenantStore:
         """Run ``write`` and drop the cache entries for the old and new identifier."""
         before = await self._store.get(tenant_id)
         after = await write()
-        self.cache.invalidate(*{t.identifier for t in (before, after) if t is not None})
+        await self._changed(*{t.identifier for t in (before, after) if t is not None})
         return after
+
+    async def _changed(self, *identifiers: str) -> None:
+        self.cache.invalidate(*identifiers)
+        if self._on_change is not None and identifiers:
+            await self._on_change(identifiers)

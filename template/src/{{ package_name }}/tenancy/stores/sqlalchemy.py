@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..errors import TenantConflictError
-from ..models import Tenant, TenantCreate, TenantStatus, TenantUpdate
+from ..models import Tenant, TenantConfig, TenantCreate, TenantStatus, TenantUpdate
 from ..orm import SharedBase
 
 _STATUSES = ", ".join(f"'{status.value}'" for status in TenantStatus)
@@ -35,6 +35,7 @@ class TenantRow(SharedBase):
     metadata_: Mapped[dict[str, Any]] = mapped_column(
         "metadata", JSON().with_variant(JSONB(), "postgresql")
     )
+    config: Mapped[dict[str, Any]] = mapped_column(JSON().with_variant(JSONB(), "postgresql"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
@@ -48,6 +49,7 @@ class TenantRow(SharedBase):
             status=TenantStatus(self.status),
             tier=self.tier,
             metadata=dict(self.metadata_),
+            config=TenantConfig.model_validate(self.config),
             created_at=self.created_at,
             updated_at=self.updated_at,
         )
@@ -75,6 +77,7 @@ class SqlAlchemyTenantStore:
             status=status.value,
             tier=data.tier,
             metadata_=data.metadata,
+            config=data.config.model_dump(),
         )
         async with self._sessions() as session:
             session.add(row)
@@ -86,7 +89,7 @@ class SqlAlchemyTenantStore:
             return row.to_tenant()
 
     async def update(self, tenant_id: uuid.UUID, changes: TenantUpdate) -> Tenant | None:
-        values = changes.model_dump(exclude_unset=True, exclude_none=True)
+        values = changes.model_dump(exclude_unset=True, exclude_none=True)  # config as a dict
         async with self._sessions() as session:
             row = await session.get(TenantRow, tenant_id, with_for_update=True)
             if row is None:
