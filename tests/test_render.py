@@ -12,6 +12,13 @@ import pytest
 from .conftest import choices, render, run
 
 STRATEGIES = ("isolation", "resolution", "tenant_store")
+#: A setting each resolver needs: present in .env.example only when it is chosen.
+RESOLVER_SETTINGS = {
+    "header": "TENANT_HEADER=",
+    "subdomain": "TENANT_BASE_DOMAIN=",
+    "path": "TENANT_PATH_PREFIX=",
+    "jwt": "TENANT_JWT_ALGORITHM=",
+}
 JINJA_LEFTOVER = re.compile(r"\{\{ |\{%|%\}")
 
 
@@ -83,31 +90,55 @@ def test_render_only_what_was_chosen(tmp_path: Path, available: dict[str, list[s
         assert (project / "tests" / "test_audit.py").exists() == answers["audit_log"]
         pyproject = (project / "pyproject.toml").read_text()
         assert ('"redis>=' in pyproject) == answers["rate_limiting"], answers
+        resolution = answers["resolution"]
         resolvers = {p.stem for p in (tenancy / "resolvers").glob("*.py")}
-        assert resolvers == {"__init__", "base", answers["resolution"]}
+        assert resolvers == {"__init__", "base", resolution}
+        resolver_tests = {p.stem for p in (project / "tests").glob("test_resolution_*.py")}
+        assert resolver_tests == {f"test_resolution_{resolution}"}
+        assert ('"pyjwt' in pyproject) == (resolution == "jwt"), answers
+        env_example = (project / ".env.example").read_text()
+        for value, setting in RESOLVER_SETTINGS.items():
+            assert (setting in env_example) == (value == resolution), (setting, answers)
         isolation = {p.stem for p in (tenancy / "isolation").glob("*.py")}
         assert isolation == {"__init__", "base", answers["isolation"]}
         source = "\n".join(p.read_text() for p in package.rglob("*.py"))
         assert ("from redis" in source) == answers["rate_limiting"], answers
+        assert ("import jwt" in source) == (answers["resolution"] == "jwt"), answers
 
 
-def _ids(value: Any) -> str:
-    rl, audit = value
-    return f"ratelimit-{'on' if rl else 'off'}_audit-{'on' if audit else 'off'}"
+#: What each generated project's own checks run for: every resolution with every feature
+#: on, and every combination of the feature flags with the default resolution (a
+#: resolver's code and tests do not depend on the features, nor the other way round).
+CHECKED: list[dict[str, Any]] = [
+    *({"resolution": r, "rate_limiting": True, "audit_log": True} for r in choices("resolution")),
+    *({"rate_limiting": rl, "audit_log": audit} for rl, audit in FEATURES if not (rl and audit)),
+]
 
 
-@pytest.mark.parametrize(("rate_limiting", "audit_log"), FEATURES, ids=[_ids(f) for f in FEATURES])
+def _ids(answers: dict[str, Any]) -> str:
+    on_off = {True: "on", False: "off"}
+    return "_".join(
+        [f"resolution-{answers.get('resolution', 'default')}"]
+        + [f"{name}-{on_off[answers[name]]}" for name in ("rate_limiting", "audit_log")]
+    )
+
+
+@pytest.mark.parametrize("answers", CHECKED, ids=[_ids(a) for a in CHECKED])
 def test_generated_project_passes_its_own_checks(
-    tmp_path: Path, uv: str, shared_env: Path, rate_limiting: bool, audit_log: bool
+    tmp_path: Path, uv: str, shared_env: Path, answers: dict[str, Any]
 ) -> None:
     """The generated project's lint, format, types and tests, on real PostgreSQL."""
-    project = render(tmp_path / "service", rate_limiting=rate_limiting, audit_log=audit_log)
+    project = render(tmp_path / "service", **answers)
     env = {"UV_PROJECT_ENVIRONMENT": str(shared_env)}
     run([uv, "sync", "--quiet"], project, env)
     bin_dir = shared_env / "bin"
     run([str(bin_dir / "ruff"), "check", "."], project)
     run([str(bin_dir / "ruff"), "format", "--check", "."], project)
     run([str(bin_dir / "mypy"), "src", "tests"], project)
-    output = run([str(bin_dir / "pytest"), "-q", "-p", "no:cacheprovider"], project)
+    # Its own temporary root: pytest sessions running at once on one machine share
+    # /tmp/pytest-of-<user> otherwise, and with it their embedded PostgreSQL data.
+    basetemp = str(tmp_path / "pytest")
+    pytest_args = ["-q", "-p", "no:cacheprovider", "--basetemp", basetemp]
+    output = run([str(bin_dir / "pytest"), *pytest_args], project)
     summary = output.strip().splitlines()[-1]
     assert " passed" in summary and "failed" not in summary and "skipped" not in summary, summary
