@@ -12,6 +12,13 @@ import pytest
 from .conftest import choices, render, run
 
 STRATEGIES = ("isolation", "resolution", "tenant_store")
+#: A setting each resolver needs: present in .env.example only when it is chosen.
+RESOLVER_SETTINGS = {
+    "header": "TENANT_HEADER=",
+    "subdomain": "TENANT_BASE_DOMAIN=",
+    "path": "TENANT_PATH_PREFIX=",
+    "jwt": "TENANT_JWT_ALGORITHM=",
+}
 JINJA_LEFTOVER = re.compile(r"\{\{ |\{%|%\}")
 
 
@@ -83,14 +90,22 @@ def test_render_only_what_was_chosen(tmp_path: Path, available: dict[str, list[s
         assert (project / "tests" / "test_audit.py").exists() == answers["audit_log"]
         pyproject = (project / "pyproject.toml").read_text()
         assert ('"redis>=' in pyproject) == answers["rate_limiting"], answers
+        resolution = answers["resolution"]
         resolvers = {p.stem for p in (tenancy / "resolvers").glob("*.py")}
-        assert resolvers == {"__init__", "base", answers["resolution"]}
+        assert resolvers == {"__init__", "base", resolution}
+        resolver_tests = {p.stem for p in (project / "tests").glob("test_resolution_*.py")}
+        assert resolver_tests == {f"test_resolution_{resolution}"}
+        assert ('"pyjwt' in pyproject) == (resolution == "jwt"), answers
+        env_example = (project / ".env.example").read_text()
+        for value, setting in RESOLVER_SETTINGS.items():
+            assert (setting in env_example) == (value == resolution), (setting, answers)
         isolation = {p.stem for p in (tenancy / "isolation").glob("*.py")}
         chosen = {"hybrid", "rls", "schema"} if answers["isolation"] == "hybrid" else {answers["isolation"]}
         assert isolation == {"__init__", "base", "session", *chosen}
         assert (tenancy / "namespaces.py").exists() == (answers["isolation"] != "rls")
         source = "\n".join(p.read_text() for p in package.rglob("*.py"))
         assert ("from redis" in source) == answers["rate_limiting"], answers
+        assert ("import jwt" in source) == (answers["resolution"] == "jwt"), answers
 
 
 DEFAULTS = {"isolation": "rls", "resolution": "header", "tenant_store": "sqlalchemy"}
@@ -130,6 +145,10 @@ def test_generated_project_passes_its_own_checks(
     run([str(bin_dir / "ruff"), "check", "."], project)
     run([str(bin_dir / "ruff"), "format", "--check", "."], project)
     run([str(bin_dir / "mypy"), "src", "tests"], project)
-    output = run([str(bin_dir / "pytest"), "-q", "-p", "no:cacheprovider"], project)
+    # Its own temporary root: pytest sessions running at once on one machine share
+    # /tmp/pytest-of-<user> otherwise, and with it their embedded PostgreSQL data.
+    basetemp = str(tmp_path / "pytest")
+    pytest_args = ["-q", "-p", "no:cacheprovider", "--basetemp", basetemp]
+    output = run([str(bin_dir / "pytest"), *pytest_args], project)
     summary = output.strip().splitlines()[-1]
     assert " passed" in summary and "failed" not in summary and "skipped" not in summary, summary
