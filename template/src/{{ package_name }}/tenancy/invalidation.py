@@ -16,6 +16,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Iterable
+from contextlib import suppress
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -31,7 +32,9 @@ class CacheInvalidation:
         self._redis = redis
         self._cache = cache
         self._retry = retry_seconds
-        #: Set once the listener is subscribed (tests and readiness can wait on it).
+        self._closing = False
+        self._task: asyncio.Task[None] | None = None
+        #: Set while the listener is subscribed (tests and readiness can wait on it).
         self.subscribed = asyncio.Event()
 
     async def publish(self, identifiers: Iterable[str]) -> None:
@@ -40,18 +43,35 @@ class CacheInvalidation:
         except (RedisError, OSError) as exc:
             logger.warning("could not publish a tenant invalidation: %s", exc)
 
-    async def listen(self) -> None:
-        """Run until cancelled: apply every invalidation any instance publishes."""
-        while True:
+    def start(self) -> None:
+        """Start listening in the background (at application start-up)."""
+        self._task = asyncio.get_running_loop().create_task(self._listen())
+
+    async def close(self) -> None:
+        """Stop listening. Does not rely on cancellation alone: a cancel that lands
+        while the client is connecting can be swallowed, so the loop also checks a
+        flag at least once a second."""
+        self._closing = True
+        if self._task is not None:
+            self._task.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _listen(self) -> None:
+        while not self._closing:
             try:
                 async with self._redis.pubsub() as pubsub:
                     await pubsub.subscribe(CHANNEL)
                     self._cache.clear()  # whatever was missed while not subscribed
                     self.subscribed.set()
-                    async for message in pubsub.listen():
-                        if message["type"] == "message":
+                    while not self._closing:
+                        message = await pubsub.get_message(
+                            ignore_subscribe_messages=True, timeout=1.0
+                        )
+                        if message is not None:
                             self._cache.invalidate(*json.loads(message["data"]))
             except (RedisError, OSError, ValueError) as exc:
                 self.subscribed.clear()
-                logger.warning("tenant invalidation listener lost Redis: %s", exc)
-                await asyncio.sleep(self._retry)
+                if not self._closing:
+                    logger.warning("tenant invalidation listener lost Redis: %s", exc)
+                    await asyncio.sleep(self._retry)
