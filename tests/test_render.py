@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from .conftest import choices, render, run
 
@@ -110,6 +111,8 @@ def test_render_only_what_was_chosen(tmp_path: Path, available: dict[str, list[s
         assert stores == {"__init__", "base", *durable, store}, answers
         source = "\n".join(p.read_text() for p in package.rglob("*.py"))
         assert ("import jwt" in source) == (answers["resolution"] == "jwt"), answers
+        for name in ("docker-compose.yml", ".github/workflows/ci.yml"):
+            assert isinstance(yaml.safe_load((project / name).read_text()), dict), name
         # Every combination is lint- and format-clean (types and tests: see below).
         run([sys.executable, "-m", "ruff", "check", "--quiet", "."], project)
         run([sys.executable, "-m", "ruff", "format", "--check", "--quiet", "."], project)
