@@ -2,10 +2,16 @@
 
 URLs may be written the way libpq and platforms write them
 (``postgresql://user@host/db``); they are normalised to the asyncpg driver.
+Every engine connects with ``PreludeConnection``, which lets tenant sessions
+scope a transaction without a round trip of its own (see
+``tenancy/isolation/session.py``).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -29,6 +35,39 @@ def runtime_grantee(runtime_url: str | None, owner_url: str | None) -> str | Non
     return runtime if runtime and runtime != owner else None
 
 
+class PreludeConnection(asyncpg.Connection):  # type: ignore[misc]
+    """An asyncpg connection that can send one statement in the same message as ``BEGIN``.
+
+    SQLAlchemy starts a transaction with a simple-query ``BEGIN``; a statement
+    set with ``send_with_next_begin`` travels in that message, so scoping a
+    transaction costs the database no extra round trip (~15% of a small
+    request's time). The statement is sent once, with the next top-level
+    ``BEGIN`` only, and never outlives the transaction it scopes: the tenant
+    session clears it when the transaction ends, and the pool on check-in.
+    """
+
+    _begin_prelude: str | None = None
+
+    def send_with_next_begin(self, statement: str) -> None:
+        self._begin_prelude = statement
+
+    def clear_begin_prelude(self) -> None:
+        self._begin_prelude = None
+
+    async def execute(
+        self,
+        query: str,
+        *args: Any,
+        timeout: float | None = None,  # noqa: ASYNC109 - asyncpg's own signature
+    ) -> str:
+        prelude = self._begin_prelude
+        if prelude is not None and not args and query.startswith("BEGIN"):
+            self._begin_prelude = None
+            query = f"{query.rstrip().rstrip(';')}; {prelude}"
+        result: str = await super().execute(query, *args, timeout=timeout)
+        return result
+
+
 def create_engine(
     url: str | URL,
     *,
@@ -46,4 +85,5 @@ def create_engine(
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_timeout=pool_timeout,
+        connect_args={"connection_class": PreludeConnection},
     )

@@ -14,17 +14,17 @@ from ..tenancy.stores.base import TenantStore
 _bearer = HTTPBearer(auto_error=False, description="ADMIN_TOKEN from the service's settings")
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_store(request: Request) -> TenantStore:
+async def get_store(request: Request) -> TenantStore:
     store: TenantStore = request.app.state.store
     return store
 
 
-def require_admin(
+async def require_admin(
     settings: Annotated[Settings, Depends(get_settings)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:

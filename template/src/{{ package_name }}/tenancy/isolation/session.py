@@ -7,6 +7,14 @@ with its transaction. A pooled connection therefore never carries a tenant from
 one request to the next, and no engine-wide listener can leak one tenant's
 setting into a concurrent request's connection.
 
+The ``set_config`` travels in the same message as the transaction's ``BEGIN``
+(``db.PreludeConnection``): a tenant transaction costs the round trips of a
+plain one. Until that ``BEGIN`` is sent the statement waits on the connection,
+which this session holds; it is dropped when the session's transaction ends
+and again when any connection goes back to the pool, so it can never scope a
+transaction of anyone else. Connections of other drivers get the statement as
+a query of its own, as before.
+
 A session without a scope sets nothing: with row-level security that matches no
 rows (fail closed); with schema isolation the default ``search_path`` holds no
 tenant tables.
@@ -16,16 +24,21 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import event, func, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.pool import Pool
+
+from ...db import PreludeConnection
 
 #: The PostgreSQL setting row-level-security policies read.
 TENANT_SETTING = "app.tenant_id"
 
 _SCOPE_KEY = "tenant_scope"
+_WAITING_KEY = "tenant_scope_waiting"  # connections holding a scope for their next BEGIN
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +59,26 @@ def scope_of(session: Session) -> TransactionScope | None:
     return scope
 
 
+def _literal(value: str) -> str:
+    """A SQL string literal. Values here are UUIDs and validated schema names;
+    anything that could change a literal's meaning is refused, not escaped."""
+    if "\\" in value or "\x00" in value:
+        raise ValueError(f"refusing to scope a transaction with {value!r}")
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _scope_statement(scope: TransactionScope) -> str:
+    settings = [f"set_config('{TENANT_SETTING}', {_literal(str(scope.tenant_id))}, true)"]
+    if scope.search_path is not None:
+        settings.append(f"set_config('search_path', {_literal(scope.search_path)}, true)")
+    return "SELECT " + ", ".join(settings)
+
+
+def _driver(connection: Connection) -> PreludeConnection | None:
+    driver = connection.connection.driver_connection
+    return driver if isinstance(driver, PreludeConnection) else None
+
+
 @event.listens_for(TenantSession, "after_begin")
 def _scope_transaction(
     session: Session, transaction: SessionTransaction, connection: Connection
@@ -53,10 +86,32 @@ def _scope_transaction(
     scope = scope_of(session)
     if scope is None:
         return
+    driver = _driver(connection)
+    if driver is not None and not driver.is_in_transaction():
+        driver.send_with_next_begin(_scope_statement(scope))
+        session.info.setdefault(_WAITING_KEY, []).append(driver)
+        return
+    # Another driver, or a transaction already open: a round trip of its own.
     settings = [func.set_config(TENANT_SETTING, str(scope.tenant_id), True)]
     if scope.search_path is not None:
         settings.append(func.set_config("search_path", scope.search_path, True))
-    connection.execute(select(*settings))  # one round trip, bound parameters
+    connection.execute(select(*settings))
+
+
+@event.listens_for(TenantSession, "after_transaction_end")
+def _forget_scope(session: Session, transaction: SessionTransaction) -> None:
+    """Drop a scope that no statement carried (a transaction that ran no SQL)."""
+    if transaction.parent is not None:
+        return
+    for driver in session.info.pop(_WAITING_KEY, ()):
+        driver.clear_begin_prelude()
+
+
+@event.listens_for(Pool, "checkin")
+def _forget_scope_on_checkin(dbapi_connection: Any, record: Any) -> None:
+    driver = getattr(dbapi_connection, "driver_connection", None)
+    if isinstance(driver, PreludeConnection):
+        driver.clear_begin_prelude()
 
 
 class TenantSessions:
@@ -69,3 +124,7 @@ class TenantSessions:
 
     def __call__(self, scope: TransactionScope) -> AsyncSession:
         return self._factory(info={_SCOPE_KEY: scope})
+
+    def bound_to(self, connection: AsyncConnection, scope: TransactionScope) -> AsyncSession:
+        """A scoped session on a connection you hold (a test's outer transaction, a script)."""
+        return self._factory(bind=connection, info={_SCOPE_KEY: scope})
