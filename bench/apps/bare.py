@@ -1,0 +1,91 @@
+"""The baseline: the notes endpoint with FastAPI and SQLAlchemy, and no tenancy.
+
+Same framework, driver, pool and response model as the generated service; the
+route runs the same query on a ``notes`` table holding 20 rows. ``/api/ping``
+is the no-database endpoint. Configured by ``BENCH_DATABASE_URL``.
+"""
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Query
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import DateTime, String, Text, func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Note(Base):
+    __tablename__ = "notes"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class NoteOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    title: str
+    body: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class NotePage(BaseModel):
+    items: list[NoteOut]
+    total: int
+    limit: int
+    offset: int
+
+
+def create_app() -> FastAPI:
+    # The generated service's pool settings (DB_POOL_SIZE=10, DB_MAX_OVERFLOW=5).
+    engine = create_async_engine(
+        os.environ["BENCH_DATABASE_URL"], pool_size=10, max_overflow=5, pool_timeout=10.0
+    )
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    async def session() -> AsyncIterator[AsyncSession]:
+        async with sessions() as s:
+            yield s
+
+    app = FastAPI()
+
+    @app.get("/api/notes")
+    async def list_notes(
+        s: Annotated[AsyncSession, Depends(session)],
+        limit: Annotated[int, Query(ge=1, le=100)] = 20,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> NotePage:
+        total = func.count().over().label("total")
+        rows = (
+            await s.execute(
+                select(Note, total)
+                .order_by(Note.created_at.desc(), Note.id)
+                .limit(limit)
+                .offset(offset)
+            )
+        ).all()
+        return NotePage(
+            items=[NoteOut.model_validate(note) for note, _ in rows],
+            total=rows[0].total if rows else 0,
+            limit=limit,
+            offset=offset,
+        )
+
+    @app.get("/api/ping")
+    async def ping() -> dict[str, str]:
+        return {"tenant": "none"}
+
+    return app

