@@ -1,4 +1,5 @@
-# The template's two commands: `make demo` (scaffold and serve) and `make test`.
+# The template's two commands: `make demo` (scaffold and serve) and `make test`;
+# `make bench` measures what tenancy costs (bench/README.md).
 # Needs only python3 (>= 3.11), git and make: uv is installed into .tools/ if missing.
 
 PYTHON ?= python3
@@ -6,7 +7,7 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 DEMO := build/demo
 DEMO_CLI := my-saas-service
 
-.PHONY: demo test check-tools clean
+.PHONY: demo test bench check-tools clean
 
 .tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -29,6 +30,15 @@ demo: check-tools
 ## type-check and run each generated project's own tests on real PostgreSQL.
 test: check-tools
 	$(UV) run pytest
+
+## Measure tenancy's cost against bare FastAPI and fastapi-tenancy 0.5.0; writes
+## bench/results/report.md and report.png (~15 min; needs wrk, installed if apt can).
+bench: check-tools
+	@command -v wrk >/dev/null || (command -v apt-get >/dev/null && \
+		(apt-get install -y -qq wrk >/dev/null 2>&1 || \
+		 (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq wrk >/dev/null 2>&1))) || \
+		(echo "wrk is required: install it (apt-get install wrk)" && exit 1)
+	$(UV) run python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf build .tools .venv

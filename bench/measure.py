@@ -50,7 +50,8 @@ CONNECTIONS = 10
 ROWS = 20
 sys.path.insert(0, str(ROOT))
 
-from bench.report import write_report  # noqa: E402
+from bench.report import write_report  # noqa: E402 - after the sys.path entry above
+from bench.wrk import WrkResult, run_wrk  # noqa: E402
 
 
 def log(message: str) -> None:
@@ -91,8 +92,20 @@ def start_redis() -> tuple[subprocess.Popen[bytes], str]:
     folder = Path(tempfile.mkdtemp(prefix="bench-redis-"))
     sock = folder / "redis.sock"
     process = subprocess.Popen(
-        [*pinned("1"), binary, "--port", "0", "--unixsocket", str(sock), "--save", "",
-         "--appendonly", "no", "--dir", str(folder)],
+        [
+            *pinned("1"),
+            binary,
+            "--port",
+            "0",
+            "--unixsocket",
+            str(sock),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(folder),
+        ],
         stdout=subprocess.DEVNULL,
     )
     for _ in range(100):
@@ -104,7 +117,12 @@ def start_redis() -> tuple[subprocess.Popen[bytes], str]:
 
 def dsn(superuser: str, database: str) -> str:
     """An asyncpg DSN for ``database`` from the embedded server's URI."""
-    return re.sub(r"/[^/?]*(\?|$)", f"/{database}\\1", superuser.replace("postgresql+asyncpg", "postgresql"), count=1)
+    return re.sub(
+        r"/[^/?]*(\?|$)",
+        f"/{database}\\1",
+        superuser.replace("postgresql+asyncpg", "postgresql"),
+        count=1,
+    )
 
 
 def sa_url(plain: str) -> str:
@@ -125,9 +143,19 @@ class Server:
 
     def start(self) -> None:
         command = [
-            *pinned("0"), str(VENV_BIN / "python"), "-m", "uvicorn", "--factory", self.app,
-            "--host", "127.0.0.1", "--port", str(self.port), "--no-access-log",
-            "--log-level", "warning",
+            *pinned("0"),
+            str(VENV_BIN / "python"),
+            "-m",
+            "uvicorn",
+            "--factory",
+            self.app,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
         ]
         env = {**os.environ, "PYTHONPATH": str(ROOT), **self.env}
         self.process = subprocess.Popen(command, env=env, cwd=BUILD)
@@ -164,49 +192,17 @@ def running(servers: list[Server]) -> Iterator[None]:
 
 # --- load -----------------------------------------------------------------------
 
-WRK_SCRIPT = """
-local ids = {}
-for line in io.lines(os.getenv("BENCH_TENANTS")) do ids[#ids + 1] = line end
-local ordered = os.getenv("BENCH_ORDERED") == "1"
-local i = 0
-request = function()
-  i = i + 1
-  local id = ordered and ids[(i - 1) % #ids + 1] or ids[math.random(#ids)]
-  return wrk.format(nil, nil, {["X-Tenant-ID"] = id})
-end
-"""
-
-
-@dataclass
-class WrkResult:
-    rps: float
-    p50_ms: float
-    p99_ms: float
-
-
-def _ms(value: str) -> float:
-    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", value)
-    if match is None:
-        raise ValueError(f"unexpected wrk latency {value!r}")
-    number, unit = match.groups()
-    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
-
 
 def wrk(url: str, tenants_file: Path, seconds: float, *, ordered: bool = False) -> WrkResult:
-    script = BUILD / "tenants.lua"
-    script.write_text(WRK_SCRIPT)
-    env = {**os.environ, "BENCH_TENANTS": str(tenants_file), "BENCH_ORDERED": "1" if ordered else "0"}
-    out = subprocess.run(
-        [*pinned("1"), "wrk", "-t1", f"-c{CONNECTIONS}", f"-d{max(1, round(seconds))}s", "--latency",
-         "-s", str(script), url],
-        env=env, capture_output=True, text=True, check=True,
-    ).stdout
-    if "Non-2xx" in out or "Socket errors" in out:
-        raise RuntimeError(f"errors while benchmarking {url}:\n{out}")
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
-    p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
-    return WrkResult(rps, p50, p99)
+    return run_wrk(
+        url,
+        tenants_file,
+        seconds,
+        connections=CONNECTIONS,
+        script=BUILD / "tenants.lua",
+        prefix=pinned("1"),
+        ordered=ordered,
+    )
 
 
 @dataclass
@@ -217,7 +213,9 @@ class Variant:
     baseline: str | None  # the variant it is divided by; None for a baseline
 
 
-def compare(phase: str, variants: list[Variant], rounds: int, seconds: float) -> list[dict[str, Any]]:
+def compare(
+    phase: str, variants: list[Variant], rounds: int, seconds: float
+) -> list[dict[str, Any]]:
     """Interleaved rounds; every variant's throughput over its baseline's, per round."""
     by_name = {v.name: v for v in variants}
     runs: dict[str, list[WrkResult]] = {v.name: [] for v in variants}
@@ -227,8 +225,10 @@ def compare(phase: str, variants: list[Variant], rounds: int, seconds: float) ->
         for variant in order:
             wrk(variant.url, variant.tenants_file, 1)  # warm-up: pool, caches, plans
             runs[variant.name].append(wrk(variant.url, variant.tenants_file, seconds))
-        log(f"{phase}: round {number + 1}/{rounds}: " + ", ".join(
-            f"{name} {results[-1].rps:.0f}" for name, results in runs.items()))
+        log(
+            f"{phase}: round {number + 1}/{rounds}: "
+            + ", ".join(f"{name} {results[-1].rps:.0f}" for name, results in runs.items())
+        )
     rows = []
     for variant in variants:
         results = runs[variant.name]
@@ -284,11 +284,19 @@ class Service:
     async def bootstrap(self) -> None:
         devdb = importlib.import_module(f"{self.package}.devdb")
         urls = await devdb.bootstrap_database(
-            self.superuser, self.package, owner=f"{self.package}_owner", runtime=f"{self.package}_app"
+            self.superuser,
+            self.package,
+            owner=f"{self.package}_owner",
+            runtime=f"{self.package}_app",
         )
         self.runtime, self.owner = urls.runtime, urls.owner
-        subprocess.run([self.cli, "migrate"], env={**os.environ, **self.env()}, check=True,
-                       cwd=BUILD / self.mode, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [self.cli, "migrate"],
+            env={**os.environ, **self.env()},
+            check=True,
+            cwd=BUILD / self.mode,
+            stdout=subprocess.DEVNULL,
+        )
         self.server = Server(self.mode, "bench.apps.service:create_app", self.env())
 
     def namespace(self, identifier: str) -> str:
@@ -313,7 +321,9 @@ async def provision(service: Service, wanted: list[str], concurrency: int) -> li
             identifier = queue.pop(0)
             start = time.perf_counter()
             response = await client.post(
-                "/admin/tenants", json={"identifier": identifier, "name": identifier}, headers=headers
+                "/admin/tenants",
+                json={"identifier": identifier, "name": identifier},
+                headers=headers,
             )
             latencies.append((time.perf_counter() - start) * 1000)
             if response.status_code != 201:
@@ -328,14 +338,18 @@ async def provision(service: Service, wanted: list[str], concurrency: int) -> li
 
 async def add_notes(service: Service, wanted: list[str]) -> None:
     """20 notes per tenant, written as the superuser (bulk; not what is measured)."""
-    values = "gen_random_uuid(), {tenant}'note ' || g || ' of ' || {ident}, repeat('lorem ipsum ', 10), now() - g * interval '1 minute', now()"
+    values = (
+        "gen_random_uuid(), {tenant}'note ' || g || ' of ' || {ident},"
+        " repeat('lorem ipsum ', 10), now() - g * interval '1 minute', now()"
+    )
     if service.mode == "rls":
         conn = await asyncpg.connect(dsn(service.superuser, service.package))
         try:
             await conn.execute(
                 "INSERT INTO notes (id, tenant_id, title, body, created_at, updated_at) SELECT "
                 + values.format(tenant="t.id, ", ident="t.identifier")
-                + f" FROM tenants t, generate_series(1, {ROWS}) g WHERE t.identifier = ANY($1::text[])",
+                + f" FROM tenants t, generate_series(1, {ROWS}) g"
+                + " WHERE t.identifier = ANY($1::text[])",
                 wanted,
             )
         finally:
@@ -428,18 +442,26 @@ async def migrate(service: Service, concurrency: int) -> dict[str, Any]:
     start = time.perf_counter()
     subprocess.run(
         [service.cli, "migrate", "--concurrency", str(concurrency)],
-        env={**os.environ, **service.env()}, cwd=BUILD / service.mode, check=True,
+        env={**os.environ, **service.env()},
+        cwd=BUILD / service.mode,
+        check=True,
         stdout=subprocess.DEVNULL,
     )
     seconds = time.perf_counter() - start
     revisions = await revisions_in(service)
     at_head = sum(1 for r in revisions if r == head)
     result = {
-        "mode": service.mode, "tenants": len(revisions), "concurrency": concurrency,
-        "seconds": seconds, "per_tenant_ms": seconds * 1000 / len(revisions), "at_head": at_head,
+        "mode": service.mode,
+        "tenants": len(revisions),
+        "concurrency": concurrency,
+        "seconds": seconds,
+        "per_tenant_ms": seconds * 1000 / len(revisions),
+        "at_head": at_head,
     }
-    log(f"migrate {service.mode} x{len(revisions)} concurrency {concurrency}: {seconds:.1f} s, "
-        f"{at_head}/{len(revisions)} at head")
+    log(
+        f"migrate {service.mode} x{len(revisions)} concurrency {concurrency}: {seconds:.1f} s, "
+        f"{at_head}/{len(revisions)} at head"
+    )
     if at_head != len(revisions):
         raise RuntimeError(f"{len(revisions) - at_head} namespaces not at head after migrate")
     return result
@@ -452,9 +474,14 @@ def anchor_servers(superuser: str) -> list[Server]:
     servers = []
     for mode in ("rls", "schema"):
         for profile in ("tuned", "defaults"):
-            env = {"BENCH_DATABASE_URL": sa_url(dsn(superuser, f"anchor_{mode}")),
-                   "BENCH_MODE": mode, "BENCH_PROFILE": profile}
-            servers.append(Server(f"anchor {mode} ({profile})", "bench.apps.anchor:create_app", env))
+            env = {
+                "BENCH_DATABASE_URL": sa_url(dsn(superuser, f"anchor_{mode}")),
+                "BENCH_MODE": mode,
+                "BENCH_PROFILE": profile,
+            }
+            servers.append(
+                Server(f"anchor {mode} ({profile})", "bench.apps.anchor:create_app", env)
+            )
     return servers
 
 
@@ -471,10 +498,12 @@ async def setup_bare(superuser: str) -> str:
     conn = await asyncpg.connect(dsn(superuser, "bare"))
     try:
         await conn.execute(
-            "CREATE TABLE notes (id uuid PRIMARY KEY, title varchar(200) NOT NULL, body text NOT NULL,"
-            " created_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now());"
+            "CREATE TABLE notes (id uuid PRIMARY KEY, title varchar(200) NOT NULL,"
+            " body text NOT NULL, created_at timestamptz NOT NULL DEFAULT now(),"
+            " updated_at timestamptz NOT NULL DEFAULT now());"
             " CREATE INDEX ix_notes_created_at ON notes (created_at);"
-            " INSERT INTO notes SELECT gen_random_uuid(), 'note ' || g || ' of bare', repeat('lorem ipsum ', 10),"
+            " INSERT INTO notes SELECT gen_random_uuid(), 'note ' || g || ' of bare',"
+            " repeat('lorem ipsum ', 10),"
             f" now() - g * interval '1 minute', now() FROM generate_series(1, {ROWS}) g;"
         )
     finally:
@@ -492,8 +521,14 @@ async def run(quick: bool, with_anchor: bool = True) -> dict[str, Any]:
     try:
         results["machine"] = await machine(superuser)
         log(f"PostgreSQL at {superuser}, Redis at {redis_url}")
-        bare = Server("bare", "bench.apps.bare:create_app", {"BENCH_DATABASE_URL": await setup_bare(superuser)})
-        services = {mode: Service(mode, superuser, redis_url) for mode in ("rls", "schema", "database")}
+        bare = Server(
+            "bare",
+            "bench.apps.bare:create_app",
+            {"BENCH_DATABASE_URL": await setup_bare(superuser)},
+        )
+        services = {
+            mode: Service(mode, superuser, redis_url) for mode in ("rls", "schema", "database")
+        }
         for service in services.values():
             await service.bootstrap()
         anchors = anchor_servers(superuser) if with_anchor else []
@@ -517,15 +552,20 @@ async def run(quick: bool, with_anchor: bool = True) -> dict[str, Any]:
             check_notes(server.url, "t00001")
             check_notes(server.url, first[-1])
         variants = [Variant("bare", bare.url + "/api/notes?limit=20", few, None)]
-        variants += [Variant(m, s.server.url + "/api/notes?limit=20", few, "bare")
-                     for m, s in services.items() if s.server]
+        variants += [
+            Variant(m, s.server.url + "/api/notes?limit=20", few, "bare")
+            for m, s in services.items()
+            if s.server
+        ]
         variants += [Variant(a.name, a.url + "/api/notes?limit=20", few, "bare") for a in anchors]
         variants += [
             Variant("bare /ping", bare.url + "/api/ping", few, None),
             Variant("rls /ping", services["rls"].server.url + "/api/ping", few, "bare /ping"),  # type: ignore[union-attr]
         ]
         if anchors:
-            variants.append(Variant("anchor rls (tuned) /ping", anchors[0].url + "/api/ping", few, "bare /ping"))
+            variants.append(
+                Variant("anchor rls (tuned) /ping", anchors[0].url + "/api/ping", few, "bare /ping")
+            )
         results["requests"] += compare(f"{scale[0]} tenants", variants, rounds, seconds)
         for server in anchors:
             server.stop()
@@ -541,12 +581,16 @@ async def run(quick: bool, with_anchor: bool = True) -> dict[str, Any]:
             for concurrency in (1, 2, 4):
                 results["migrations"].append(await migrate(service, concurrency))
         rls = services["rls"]
-        results["provisioning"]["rls"] += await provision(rls, identifiers(scale[0] + 1, 101), concurrency=1)
+        results["provisioning"]["rls"] += await provision(
+            rls, identifiers(scale[0] + 1, 101), concurrency=1
+        )
         await provision(rls, identifiers(101, scale[1] + 1), concurrency=4)
         schema = services["schema"]
         await provision(schema, identifiers(101, scale[1] + 1), concurrency=2)
         log(f"rls and schema: {scale[1]} tenants")
-        best = min((m for m in results["migrations"] if m["mode"] == "schema"), key=lambda m: m["seconds"])
+        best = min(
+            (m for m in results["migrations"] if m["mode"] == "schema"), key=lambda m: m["seconds"]
+        )
         results["migrations"].append(await migrate(schema, best["concurrency"]))
         services["database"].server.stop()  # type: ignore[union-attr]
 
@@ -555,11 +599,16 @@ async def run(quick: bool, with_anchor: bool = True) -> dict[str, Any]:
         check_notes(schema.server.url, f"t{scale[1]:05d}")  # type: ignore[union-attr]
         wrk(rls.server.url + "/api/notes?limit=20", many, max(2, scale[1] / 400), ordered=True)  # type: ignore[union-attr]
         wrk(schema.server.url + "/api/notes?limit=20", many, max(2, scale[1] / 400), ordered=True)  # type: ignore[union-attr]
-        results["requests"] += compare(f"{scale[1]} tenants", [
-            Variant("bare", bare.url + "/api/notes?limit=20", many, None),
-            Variant("rls", rls.server.url + "/api/notes?limit=20", many, "bare"),  # type: ignore[union-attr]
-            Variant("schema", schema.server.url + "/api/notes?limit=20", many, "bare"),  # type: ignore[union-attr]
-        ], rounds, seconds)
+        results["requests"] += compare(
+            f"{scale[1]} tenants",
+            [
+                Variant("bare", bare.url + "/api/notes?limit=20", many, None),
+                Variant("rls", rls.server.url + "/api/notes?limit=20", many, "bare"),  # type: ignore[union-attr]
+                Variant("schema", schema.server.url + "/api/notes?limit=20", many, "bare"),  # type: ignore[union-attr]
+            ],
+            rounds,
+            seconds,
+        )
         schema.server.stop()  # type: ignore[union-attr]
 
         # Phase 3: 10,000 tenants, row-level security.
@@ -568,10 +617,15 @@ async def run(quick: bool, with_anchor: bool = True) -> dict[str, Any]:
         most = tenants_file("most", identifiers(1, scale[2] + 1))
         check_notes(rls.server.url, f"t{scale[2]:05d}")  # type: ignore[union-attr]
         wrk(rls.server.url + "/api/notes?limit=20", most, max(2, scale[2] / 400), ordered=True)  # type: ignore[union-attr]
-        results["requests"] += compare(f"{scale[2]} tenants", [
-            Variant("bare", bare.url + "/api/notes?limit=20", most, None),
-            Variant("rls", rls.server.url + "/api/notes?limit=20", most, "bare"),  # type: ignore[union-attr]
-        ], rounds, seconds)
+        results["requests"] += compare(
+            f"{scale[2]} tenants",
+            [
+                Variant("bare", bare.url + "/api/notes?limit=20", most, None),
+                Variant("rls", rls.server.url + "/api/notes?limit=20", most, "bare"),  # type: ignore[union-attr]
+            ],
+            rounds,
+            seconds,
+        )
     finally:
         for server in servers:
             server.stop()
@@ -581,7 +635,7 @@ async def run(quick: bool, with_anchor: bool = True) -> dict[str, Any]:
 
 
 async def resolution_microbench(service: Service, quick: bool) -> dict[str, float]:
-    """Microseconds per request on a cache hit: resolver + cached store, and the whole middleware."""
+    """Microseconds per request on a cache hit: resolver + cached store; the whole middleware."""
     package = service.package
     settings_module = importlib.import_module(f"{package}.settings")
     parts = importlib.import_module(f"{package}.parts")
@@ -591,14 +645,23 @@ async def resolution_microbench(service: Service, quick: bool) -> dict[str, floa
     engine = db.create_engine(settings.database_url)
     store, _ = parts.make_store(settings, engine, None)
     resolver = parts.make_resolver(settings)
-    scope = {"type": "http", "path": "/api/notes", "method": "GET", "headers": [
-        (b"host", b"127.0.0.1:8000"), (b"user-agent", b"wrk"), (b"x-tenant-id", b"t00001")]}
+    scope = {
+        "type": "http",
+        "path": "/api/notes",
+        "method": "GET",
+        "headers": [
+            (b"host", b"127.0.0.1:8000"),
+            (b"user-agent", b"wrk"),
+            (b"x-tenant-id", b"t00001"),
+        ],
+    }
 
     async def endpoint(scope: Any, receive: Any, send: Any) -> None:
         return None
 
-    app = middleware.TenancyMiddleware(endpoint, resolver=resolver, store=store,
-                                       excluded_paths=settings.tenancy_excluded_paths)
+    app = middleware.TenancyMiddleware(
+        endpoint, resolver=resolver, store=store, excluded_paths=settings.tenancy_excluded_paths
+    )
     n = 20_000 if quick else 200_000
     try:
         await store.get_by_identifier("t00001")  # load the cache
@@ -611,7 +674,10 @@ async def resolution_microbench(service: Service, quick: bool) -> dict[str, floa
             await app(dict(scope), None, None)
 
         out = {}
-        for name, once in (("resolve + cache hit", resolve_once), ("whole middleware", middleware_once)):
+        for name, once in (
+            ("resolve + cache hit", resolve_once),
+            ("whole middleware", middleware_once),
+        ):
             timings = []
             for _ in range(5):
                 start = time.perf_counter()
@@ -633,7 +699,10 @@ async def machine(superuser: str) -> dict[str, str]:
         await conn.close()
     import fastapi
     import sqlalchemy
-    wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split("[")[0].strip()
+
+    wrk_version = (
+        subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split("[")[0].strip()
+    )
     return {
         "cpus": str(os.cpu_count()),
         "cpu": _cpu_name(),

@@ -30,7 +30,8 @@ def _verdict(ok: bool) -> str:
 
 def _requests_table(rows: list[dict[str, Any]]) -> list[str]:
     lines = [
-        "| tenants | variant | req/s (median) | vs baseline (median of rounds) | p50 ms | p99 ms | target |",
+        "| tenants | variant | req/s (median) | vs baseline (median of rounds) | p50 ms | p99 ms"
+        " | target |",
         "|---|---|---:|---:|---:|---:|---|",
     ]
     for row in rows:
@@ -100,7 +101,8 @@ def write_report(results: dict[str, Any], out: Path) -> None:
         "Wall-clock time of the CLI command (process start included); afterwards every "
         "namespace's own version table is read back.",
         "",
-        "| isolation | tenants | concurrency (processes) | seconds | ms per tenant | at head | target |",
+        "| isolation | tenants | concurrency (processes) | seconds | ms per tenant | at head"
+        " | target |",
         "|---|---:|---:|---:|---:|---:|---|",
     ]
     for m in results["migrations"]:

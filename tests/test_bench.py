@@ -1,0 +1,109 @@
+"""The benchmark's own pieces: wrk's report is read right, the report is written, the code is
+clean. (The benchmark itself is `make bench`; no timing is asserted in tests.)"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.report import write_report
+from bench.wrk import parse
+
+ROOT = Path(__file__).resolve().parent.parent
+
+WRK_REPORT = """Running 5s test @ http://127.0.0.1:8000/api/notes?limit=20
+  1 threads and 10 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency    11.98ms    5.12ms  75.50ms   90.50%
+    Req/Sec   838.20     62.33     0.94k    76.00%
+  Latency Distribution
+     50%   10.70ms
+     75%   12.43ms
+     90%   15.10ms
+     99%    1.20s
+  4172 requests in 5.00s, 25.39MB read
+Requests/sec:    834.12
+Transfer/sec:      5.07MB
+"""
+
+
+def test_wrk_report_is_read_from_its_own_lines() -> None:
+    # "90.50%" in the stats table must not be taken for the 50th percentile.
+    result = parse(WRK_REPORT)
+    assert (result.rps, result.p50_ms, result.p99_ms) == (834.12, 10.70, 1200.0)
+
+
+def test_failed_requests_stop_the_benchmark() -> None:
+    with pytest.raises(RuntimeError, match="failed requests"):
+        parse(WRK_REPORT.replace("Requests/sec", "  Non-2xx or 3xx responses: 3\nRequests/sec"))
+
+
+def _results() -> dict[str, object]:
+    def row(phase: str, variant: str, rps: float, baseline: str | None) -> dict[str, object]:
+        data: dict[str, object] = {
+            "phase": phase,
+            "variant": variant,
+            "rps": [rps],
+            "median_rps": rps,
+            "p50_ms": 10.0,
+            "p99_ms": 30.0,
+            "baseline": baseline,
+        }
+        if baseline:
+            data |= {"ratios": [rps / 1000], "ratio": rps / 1000}
+        return data
+
+    return {
+        "machine": {
+            "date": "2026-11-23",
+            "cpus": "2",
+            "cpu": "test",
+            "python": "3.11",
+            "postgresql": "18",
+            "fastapi": "x",
+            "sqlalchemy": "x",
+            "asyncpg": "x",
+            "wrk": "wrk 4",
+        },
+        "seconds": 600.0,
+        "requests": [
+            row("10 tenants", "bare", 1000, None),
+            row("10 tenants", "rls", 990, "bare"),
+            row("10 tenants", "schema", 900, "bare"),
+            row("1000 tenants", "bare", 1000, None),
+            row("1000 tenants", "rls", 960, "bare"),
+            row("1000 tenants", "schema", 950, "bare"),
+        ],
+        "resolution": {"resolve + cache hit": 1.5},
+        "provisioning": {"rls": [4.0, 5.0, 6.0], "schema": [20.0, 40.0, 41.0]},
+        "migrations": [
+            {
+                "mode": "schema",
+                "tenants": 1000,
+                "concurrency": 1,
+                "seconds": 12.0,
+                "per_tenant_ms": 12.0,
+                "at_head": 1000,
+            },
+        ],
+    }
+
+
+def test_report_states_each_target_next_to_the_measurement(tmp_path: Path) -> None:
+    write_report(_results(), tmp_path)
+    report = (tmp_path / "report.md").read_text()
+    assert "| 10 | rls | 990 | 0.99x bare | 10.0 | 30.0 | >= 0.95x: met |" in report
+    assert "| 10 | schema | 900 | 0.90x bare | 10.0 | 30.0 | >= 0.95x: **missed** |" in report
+    assert "| schema | 3 | 40.0 | 41.0 | <= 30 ms: **missed** |" in report
+    assert "| schema | 1000 | 1 | 12.0 | 12.0 | 1000/1000 | <= 20 s: met |" in report
+    assert (tmp_path / "report.png").read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize("check", [["check"], ["format", "--check"]])
+def test_bench_code_is_clean(check: list[str]) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "ruff", *check, "bench", "tests/test_bench.py"], cwd=ROOT, check=True
+    )
