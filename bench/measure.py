@@ -538,7 +538,12 @@ async def run(quick: bool, with_anchor: bool = True) -> dict[str, Any]:
             for mode in ("rls", "schema"):
                 await create_database(superuser, f"anchor_{mode}")
                 await anchor.setup(sa_url(dsn(superuser, f"anchor_{mode}")), mode, first, ROWS)
-        servers = [bare, *(s.server for s in services.values() if s.server), *anchors]
+        tenancy_only = Server(
+            "tenancy middleware only",
+            "bench.apps.service:create_tenancy_only_app",
+            services["rls"].env(),
+        )
+        servers = [bare, tenancy_only, *(s.server for s in services.values() if s.server), *anchors]
         for server in servers:
             server.start()
 
@@ -561,13 +566,16 @@ async def run(quick: bool, with_anchor: bool = True) -> dict[str, Any]:
         variants += [
             Variant("bare /ping", bare.url + "/api/ping", few, None),
             Variant("rls /ping", services["rls"].server.url + "/api/ping", few, "bare /ping"),  # type: ignore[union-attr]
+            Variant(
+                "tenancy middleware only /ping", tenancy_only.url + "/api/ping", few, "bare /ping"
+            ),
         ]
         if anchors:
             variants.append(
                 Variant("anchor rls (tuned) /ping", anchors[0].url + "/api/ping", few, "bare /ping")
             )
         results["requests"] += compare(f"{scale[0]} tenants", variants, rounds, seconds)
-        for server in anchors:
+        for server in [*anchors, tenancy_only]:
             server.stop()
 
         results["resolution"] = await resolution_microbench(services["rls"], quick)

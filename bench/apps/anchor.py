@@ -27,7 +27,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import Depends, FastAPI, Query
+from fastapi import APIRouter, Depends, FastAPI, Query
 from fastapi_tenancy import (
     SQLAlchemyTenantStore,
     TenancyConfig,
@@ -37,11 +37,12 @@ from fastapi_tenancy import (
     TenantNotFoundError,
 )
 from fastapi_tenancy.dependencies import get_current_tenant, make_tenant_db_dependency
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import event, func, select
 from sqlalchemy import text as sql
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.orm import DeclarativeBase
 
 RLS_APP_ROLE = "anchor_rls_app"
 # guides/isolation/rls.md "2. Enable RLS and create policies" (+ DROP IF EXISTS, to re-run).
@@ -82,6 +83,23 @@ def _notes(metadata: sa.MetaData, *, rls: bool) -> sa.Table:
 
 SCHEMA_METADATA, RLS_METADATA = sa.MetaData(), sa.MetaData()
 NOTES = {"schema": _notes(SCHEMA_METADATA, rls=False), "rls": _notes(RLS_METADATA, rls=True)}
+
+
+class _Base(DeclarativeBase):
+    pass
+
+
+class RlsNote(_Base):
+    """ORM class on the shared table: the route loads objects, as bare and ours do."""
+
+    __table__ = NOTES["rls"]
+
+
+class SchemaNote(_Base):
+    __table__ = NOTES["schema"]
+
+
+NOTE_CLASSES: dict[str, type[_Base]] = {"rls": RlsNote, "schema": SchemaNote}
 
 
 def _manager(database_url: str, mode: str, profile: str) -> TenancyManager:
@@ -145,6 +163,8 @@ async def _subject_provider_to_rls(manager: TenancyManager) -> None:
 
 
 class NoteOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: uuid.UUID
     title: str
     body: str
@@ -179,29 +199,32 @@ def create_app() -> FastAPI:
     app = FastAPI(title="fastapi-tenancy anchor", lifespan=lifespan)
     app.add_middleware(TenancyMiddleware, manager=manager)
     get_db = make_tenant_db_dependency(manager)
-    columns = (notes.c.id, notes.c.title, notes.c.body, notes.c.created_at, notes.c.updated_at)
+    note = NOTE_CLASSES[mode]
     total = func.count().over().label("total")  # the same single query as bare and ours
 
-    @app.get("/api/notes", response_model=NotePage)
+    router = APIRouter(prefix="/api/notes")  # the same route layout as bare and ours
+
+    @router.get("")
     async def list_notes(
         session: Annotated[AsyncSession, Depends(get_db)],
         limit: Annotated[int, Query(ge=1, le=100)] = 20,
         offset: Annotated[int, Query(ge=0)] = 0,
-    ) -> dict[str, Any]:
+    ) -> NotePage:
         # Unqualified "notes": the provider's search_path (schema) or RLS policy scopes it.
-        page = select(*columns, total).order_by(notes.c.created_at.desc(), notes.c.id)
+        page = select(note, total).order_by(notes.c.created_at.desc(), notes.c.id)
         rows = (await session.execute(page.limit(limit).offset(offset))).all()
-        return {
-            "items": [row._mapping for row in rows],
-            "total": rows[0].total if rows else 0,
-            "limit": limit,
-            "offset": offset,
-        }
+        return NotePage(
+            items=[NoteOut.model_validate(item) for item, _ in rows],
+            total=rows[0].total if rows else 0,
+            limit=limit,
+            offset=offset,
+        )
 
     @app.get("/api/ping")
     async def ping(tenant: Annotated[Tenant, Depends(get_current_tenant)]) -> dict[str, str]:
         return {"tenant": tenant.identifier}
 
+    app.include_router(router)
     return app
 
 

@@ -1,22 +1,33 @@
-"""A generated service as it is, plus one no-database route for the benchmark.
+"""A generated service, plus no-database routes for the benchmark.
 
-``BENCH_PACKAGE`` names the rendered package (``bench_rls``...). The service is
-built by its own ``create_app()``; ``/api/ping`` goes through the same
-middleware (resolution, cached tenant lookup, context) and touches no database,
-which isolates what tenancy costs a request outside SQL.
+``BENCH_PACKAGE`` names the rendered package (``bench_rls``...).
+
+``create_app``: the service as built by its own ``create_app()``, plus ``/api/ping``, which
+goes through all of its middleware (request id, body limit, tenancy: resolution, cached
+tenant lookup, context) and takes the tenant the way routes do (the ``CurrentTenant``
+dependency), touching no database.
+
+``create_tenancy_only_app``: the bare app's shape (a FastAPI app with one route) plus the
+generated ``TenancyMiddleware`` alone; the route reads the tenant from the context. Against
+the bare app's ``/api/ping`` this isolates what resolution and the tenant lookup cost.
 """
 
 import importlib
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
 
 
+def _module(name: str) -> Any:
+    return importlib.import_module(f"{os.environ['BENCH_PACKAGE']}.{name}")
+
+
 def create_app() -> FastAPI:
-    package = os.environ["BENCH_PACKAGE"]
-    app: FastAPI = importlib.import_module(f"{package}.main").create_app()
-    tenancy: Any = importlib.import_module(f"{package}.tenancy")
+    app: FastAPI = _module("main").create_app()
+    tenancy = _module("tenancy")
 
     async def ping(tenant: tenancy.CurrentTenant) -> dict[str, str]:
         return {"tenant": tenant.identifier}
@@ -25,4 +36,37 @@ def create_app() -> FastAPI:
     # and this endpoint measures the middleware, not the length of the route list.
     app.add_api_route("/api/ping", ping, methods=["GET"])
     app.router.routes.insert(0, app.router.routes.pop())
+    return app
+
+
+def create_tenancy_only_app() -> FastAPI:
+    settings = _module("settings").get_settings()
+    parts, context = _module("parts"), _module("tenancy.context")
+    engine = _module("db").create_engine(settings.database_url)
+    redis = parts.make_redis(settings)
+    store, invalidation = parts.make_store(settings, engine, redis)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if invalidation is not None:
+            invalidation.start()
+        yield
+        if invalidation is not None:
+            await invalidation.close()
+        if redis is not None:
+            await redis.aclose()
+        await engine.dispose()
+
+    app = FastAPI(lifespan=lifespan)
+
+    @app.get("/api/ping")
+    async def ping() -> dict[str, str]:
+        return {"tenant": context.current_tenant().identifier}
+
+    app.add_middleware(
+        _module("tenancy.middleware").TenancyMiddleware,
+        resolver=parts.make_resolver(settings),
+        store=store,
+        excluded_paths=settings.tenancy_excluded_paths,
+    )
     return app

@@ -68,6 +68,15 @@ class PreludeConnection(asyncpg.Connection):  # type: ignore[misc]
         return result
 
 
+def as_prelude_connection(driver: object) -> PreludeConnection | None:
+    """``driver`` if it is a ``PreludeConnection``, else ``None``.
+
+    Not ``isinstance``: asyncpg's ``Connection`` metaclass answers ``isinstance``
+    with True for *any* asyncpg connection, whatever subclass is asked about.
+    """
+    return driver if issubclass(type(driver), PreludeConnection) else None  # type: ignore[return-value]
+
+
 def create_engine(
     url: str | URL,
     *,

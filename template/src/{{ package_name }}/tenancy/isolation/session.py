@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.pool import Pool
 
-from ...db import PreludeConnection
+from ...db import PreludeConnection, as_prelude_connection
 
 #: The PostgreSQL setting row-level-security policies read.
 TENANT_SETTING = "app.tenant_id"
@@ -75,8 +75,7 @@ def _scope_statement(scope: TransactionScope) -> str:
 
 
 def _driver(connection: Connection) -> PreludeConnection | None:
-    driver = connection.connection.driver_connection
-    return driver if isinstance(driver, PreludeConnection) else None
+    return as_prelude_connection(connection.connection.driver_connection)
 
 
 @event.listens_for(TenantSession, "after_begin")
@@ -109,8 +108,8 @@ def _forget_scope(session: Session, transaction: SessionTransaction) -> None:
 
 @event.listens_for(Pool, "checkin")
 def _forget_scope_on_checkin(dbapi_connection: Any, record: Any) -> None:
-    driver = getattr(dbapi_connection, "driver_connection", None)
-    if isinstance(driver, PreludeConnection):
+    driver = as_prelude_connection(getattr(dbapi_connection, "driver_connection", None))
+    if driver is not None:
         driver.clear_begin_prelude()
 
 
