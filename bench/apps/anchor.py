@@ -20,10 +20,8 @@ import asyncio
 import os
 import sys
 import time
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -37,12 +35,13 @@ from fastapi_tenancy import (
     TenantNotFoundError,
 )
 from fastapi_tenancy.dependencies import get_current_tenant, make_tenant_db_dependency
-from pydantic import BaseModel, ConfigDict
 from sqlalchemy import event, func, select
 from sqlalchemy import text as sql
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import DeclarativeBase
+
+from bench.apps.responses import NotePage, note_page
 
 RLS_APP_ROLE = "anchor_rls_app"
 # guides/isolation/rls.md "2. Enable RLS and create policies" (+ DROP IF EXISTS, to re-run).
@@ -162,23 +161,6 @@ async def _subject_provider_to_rls(manager: TenancyManager) -> None:
             raise RuntimeError(f"{RLS_APP_ROLE} bypasses RLS: tenants would see others' rows")
 
 
-class NoteOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: uuid.UUID
-    title: str
-    body: str
-    created_at: datetime
-    updated_at: datetime
-
-
-class NotePage(BaseModel):
-    items: list[NoteOut]
-    total: int
-    limit: int
-    offset: int
-
-
 def create_app() -> FastAPI:
     """ASGI factory configured from ``BENCH_DATABASE_URL``, ``BENCH_MODE``, ``BENCH_PROFILE``."""
     mode = os.environ.get("BENCH_MODE", "rls")
@@ -213,12 +195,7 @@ def create_app() -> FastAPI:
         # Unqualified "notes": the provider's search_path (schema) or RLS policy scopes it.
         page = select(note, total).order_by(notes.c.created_at.desc(), notes.c.id)
         rows = (await session.execute(page.limit(limit).offset(offset))).all()
-        return NotePage(
-            items=[NoteOut.model_validate(item) for item, _ in rows],
-            total=rows[0].total if rows else 0,
-            limit=limit,
-            offset=offset,
-        )
+        return note_page(rows, limit, offset)
 
     @app.get("/api/ping")
     async def ping(tenant: Annotated[Tenant, Depends(get_current_tenant)]) -> dict[str, str]:

@@ -13,10 +13,11 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Query
-from pydantic import BaseModel, ConfigDict
 from sqlalchemy import DateTime, String, Text, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from bench.apps.responses import NotePage, note_page
 
 
 class Base(DeclarativeBase):
@@ -31,23 +32,6 @@ class Note(Base):
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-
-
-class NoteOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: uuid.UUID
-    title: str
-    body: str
-    created_at: datetime
-    updated_at: datetime
-
-
-class NotePage(BaseModel):
-    items: list[NoteOut]
-    total: int
-    limit: int
-    offset: int
 
 
 def create_app() -> FastAPI:
@@ -81,12 +65,7 @@ def create_app() -> FastAPI:
                 .offset(offset)
             )
         ).all()
-        return NotePage(
-            items=[NoteOut.model_validate(note) for note, _ in rows],
-            total=rows[0].total if rows else 0,
-            limit=limit,
-            offset=offset,
-        )
+        return note_page(rows, limit, offset)
 
     @app.get("/api/ping")
     async def ping() -> dict[str, str]:
