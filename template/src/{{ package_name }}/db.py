@@ -68,6 +68,11 @@ class PreludeConnection(asyncpg.Connection):  # type: ignore[misc]
         return result
 
 
+def quote_identifier(name: str) -> str:
+    """An always-quoted SQL identifier, for DDL (names cannot be bind parameters)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def as_prelude_connection(driver: object) -> PreludeConnection | None:
     """``driver`` if it is a ``PreludeConnection``, else ``None``.
 

@@ -113,10 +113,16 @@ class CachedTenantStore:
         return tenant
 
     async def update(self, tenant_id: uuid.UUID, changes: TenantUpdate) -> Tenant | None:
-        return await self._changing(tenant_id, lambda: self._store.update(tenant_id, changes))
+        """Drop the cache entries of the old and the new identifier (rls may rename)."""
+        before = await self._store.get(tenant_id)
+        after = await self._store.update(tenant_id, changes)
+        await self._changed(*{t.identifier for t in (before, after) if t is not None})
+        return after
 
     async def set_status(self, tenant_id: uuid.UUID, status: TenantStatus) -> Tenant | None:
-        return await self._changing(tenant_id, lambda: self._store.set_status(tenant_id, status))
+        tenant = await self._store.set_status(tenant_id, status)  # the identifier stays
+        await self._changed(*([tenant.identifier] if tenant else []))
+        return tenant
 
     async def list(
         self, *, limit: int, offset: int, status: TenantStatus | None = None
@@ -131,15 +137,6 @@ class CachedTenantStore:
         deleted = await self._store.delete(tenant_id)
         await self._changed(*([before.identifier] if before else []))
         return deleted
-
-    async def _changing(
-        self, tenant_id: uuid.UUID, write: Callable[[], Awaitable[Tenant | None]]
-    ) -> Tenant | None:
-        """Run ``write`` and drop the cache entries for the old and new identifier."""
-        before = await self._store.get(tenant_id)
-        after = await write()
-        await self._changed(*{t.identifier for t in (before, after) if t is not None})
-        return after
 
     async def _changed(self, *identifiers: str) -> None:
         self.cache.invalidate(*identifiers)
