@@ -26,7 +26,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event, func, select
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, SessionTransaction
@@ -90,11 +90,8 @@ def _scope_transaction(
         driver.send_with_next_begin(_scope_statement(scope))
         session.info.setdefault(_WAITING_KEY, []).append(driver)
         return
-    # Another driver, or a transaction already open: a round trip of its own.
-    settings = [func.set_config(TENANT_SETTING, str(scope.tenant_id), True)]
-    if scope.search_path is not None:
-        settings.append(func.set_config("search_path", scope.search_path, True))
-    connection.execute(select(*settings))
+    # Another driver, or a transaction already open: the same statement, a round trip of its own.
+    connection.execute(text(_scope_statement(scope)))
 
 
 @event.listens_for(TenantSession, "after_transaction_end")
