@@ -649,6 +649,7 @@ async def resolution_microbench(service: Service, quick: bool) -> dict[str, floa
     parts = importlib.import_module(f"{package}.parts")
     db = importlib.import_module(f"{package}.db")
     middleware = importlib.import_module(f"{package}.tenancy.middleware")
+    cache = importlib.import_module(f"{package}.tenancy.cache")
     settings = settings_module.Settings(database_url=service.runtime, redis_url=None)
     engine = db.create_engine(settings.database_url)
     store, _ = parts.make_store(settings, engine, None)
@@ -667,8 +668,9 @@ async def resolution_microbench(service: Service, quick: bool) -> dict[str, floa
     async def endpoint(scope: Any, receive: Any, send: Any) -> None:
         return None
 
+    lookup = cache.TenantLookup(store, cache.LookupBudget(0))
     app = middleware.TenancyMiddleware(
-        endpoint, resolver=resolver, store=store, excluded_paths=settings.tenancy_excluded_paths
+        endpoint, resolver=resolver, lookup=lookup, excluded_paths=settings.tenancy_excluded_paths
     )
     n = 20_000 if quick else 200_000
     try:
@@ -676,7 +678,7 @@ async def resolution_microbench(service: Service, quick: bool) -> dict[str, floa
 
         async def resolve_once() -> None:
             resolution = await resolver.resolve(scope)
-            await store.get_by_identifier(resolution.identifier)
+            await lookup.find(resolution.identifier, "127.0.0.1")
 
         async def middleware_once() -> None:
             await app(dict(scope), None, None)

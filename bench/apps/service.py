@@ -41,7 +41,7 @@ def create_app() -> FastAPI:
 
 def create_tenancy_only_app() -> FastAPI:
     settings = _module("settings").get_settings()
-    parts, context = _module("parts"), _module("tenancy.context")
+    parts, context, cache = _module("parts"), _module("tenancy.context"), _module("tenancy.cache")
     engine = _module("db").create_engine(settings.database_url)
     redis = parts.make_redis(settings)
     store, invalidation = parts.make_store(settings, engine, redis)
@@ -66,7 +66,9 @@ def create_tenancy_only_app() -> FastAPI:
     app.add_middleware(
         _module("tenancy.middleware").TenancyMiddleware,
         resolver=parts.make_resolver(settings),
-        store=store,
+        lookup=cache.TenantLookup(
+            store, cache.LookupBudget(settings.tenant_unknown_lookups_per_minute)
+        ),
         excluded_paths=settings.tenancy_excluded_paths,
     )
     return app

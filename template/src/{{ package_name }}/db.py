@@ -68,6 +68,11 @@ class PreludeConnection(asyncpg.Connection):  # type: ignore[misc]
         return result
 
 
+def sqlstate(error: BaseException) -> str | None:
+    """PostgreSQL's error code of a database error (``"42P06"``), if it has one."""
+    return getattr(getattr(error, "orig", None), "sqlstate", None)
+
+
 def quote_identifier(name: str) -> str:
     """An always-quoted SQL identifier, for DDL (names cannot be bind parameters)."""
     return '"' + name.replace('"', '""') + '"'

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from contextlib import suppress
 
 from .errors import TenancyError
 from .isolation.base import IsolationProvider
@@ -37,16 +36,21 @@ async def create_tenant(
     """Record the tenant, build its namespace, then open it for requests.
 
     The record is created as ``provisioning`` (requests for it get 404), so no
-    request can reach a half-built namespace. If provisioning fails, the
-    namespace and the record are removed again: nothing is left behind.
+    request can reach a half-built namespace, and it names the namespace before
+    the namespace exists, so a crash in between leaves a record of it. If
+    provisioning fails, the provider removes what it created itself (never an
+    object that existed before: see ``IsolationProvider.provision``) and the
+    record is removed again.
     """
-    tenant = await store.create(data, TenantStatus.PROVISIONING)
+    tenant_id = uuid.uuid4()
+    namespace = isolation.namespace_for(tenant_id, data)
+    tenant = await store.create(
+        data, TenantStatus.PROVISIONING, tenant_id=tenant_id, namespace=namespace
+    )
     try:
         await isolation.provision(tenant)
     except BaseException:
         logger.exception("provisioning tenant %s failed; rolling back", tenant.identifier)
-        with suppress(Exception):
-            await isolation.deprovision(tenant)
         await store.delete(tenant.id)
         raise
     active = await store.set_status(tenant.id, TenantStatus.ACTIVE)
@@ -57,7 +61,12 @@ async def create_tenant(
 async def change_status(
     tenant_id: uuid.UUID, status: TenantStatus, *, store: TenantStore
 ) -> Tenant | None:
-    """Suspend, activate or soft-delete; ``None`` if there is no such tenant."""
+    """Suspend, activate or soft-delete; ``None`` if there is no such tenant.
+
+    The move is checked against the status read and applied only if the tenant
+    is still at the version read: a concurrent change (a deletion racing an
+    activation) makes the later one fail with 409 instead of undoing the other.
+    """
     tenant = await store.get(tenant_id)
     if tenant is None:
         return None
@@ -65,13 +74,19 @@ async def change_status(
         raise InvalidTransitionError(f"A {tenant.status.value} tenant cannot become {status.value}")
     if tenant.status is status:
         return tenant
-    return await store.set_status(tenant_id, status)
+    return await store.set_status(tenant_id, status, expected_version=tenant.version)
 
 
 async def purge_tenant(
     tenant_id: uuid.UUID, *, store: TenantStore, isolation: IsolationProvider
 ) -> Tenant | None:
-    """Drop the tenant's data and namespace, then its record. Irreversible."""
+    """Drop the tenant's data and namespace, then its record. Irreversible.
+
+    Requests are stopped first (the status becomes ``deleted``). Rows a stale
+    instance might still write between the drop and the record's deletion cannot
+    survive it: tenant tables reference the record (row-level security), or their
+    namespace is gone.
+    """
     tenant = await store.get(tenant_id)
     if tenant is None:
         return None

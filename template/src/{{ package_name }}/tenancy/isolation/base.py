@@ -1,26 +1,41 @@
 """The one interface every isolation provider implements.
 
-A provider answers three questions for a tenant: give me a database session that
-can only reach this tenant's data; create this tenant's namespace; remove it.
+A provider answers four questions for a tenant: what namespace it gets (named
+once, recorded on the tenant); give me a database session that can only reach
+this tenant's data; create this tenant's namespace; remove it.
 """
 
 from __future__ import annotations
 
+import uuid
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..models import Tenant
+from ..models import Tenant, TenantCreate
 
 
 class IsolationProvider(Protocol):
+    def namespace_for(self, tenant_id: uuid.UUID, data: TenantCreate) -> str | None:
+        """The schema or database a new tenant gets, or ``None`` for the shared tables.
+
+        Called once, before the tenant is recorded; the name is stored on the tenant
+        and every later call reads ``tenant.namespace``.
+        """
+        ...
+
     def session(self, tenant: Tenant) -> AbstractAsyncContextManager[AsyncSession]:
         """A session scoped to ``tenant`` for every transaction it runs, commits included."""
         ...
 
     async def provision(self, tenant: Tenant) -> None:
-        """Create whatever ``tenant`` needs before its first request. Idempotent."""
+        """Create what ``tenant`` needs before its first request.
+
+        Never adopts what exists already: if the namespace's name is taken, raises
+        ``NamespaceTakenError`` and creates nothing. If it fails part-way, it removes
+        what it created itself, and nothing else, before raising.
+        """
         ...
 
     async def deprovision(self, tenant: Tenant) -> None:

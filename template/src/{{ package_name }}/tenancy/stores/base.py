@@ -1,8 +1,13 @@
 """The one interface every tenant store implements.
 
-A store keeps tenant *records* (identifier, status, tier, metadata). It does not
-know about isolation namespaces: creating a tenant's schema, database or rows is
-the isolation provider's job, and ``provisioning.py`` calls both in order.
+A store keeps tenant *records* (identifier, status, tier, metadata, and the name
+of the tenant's namespace, if it has one). It does not create namespaces:
+building a tenant's schema, database or rows is the isolation provider's job,
+and ``provisioning.py`` calls both in order.
+
+Every change bumps the record's ``version``, and ``update`` can be made
+conditional on the version the caller read: a check made on what was read (the
+hybrid strategy check, a client's ``If-Match``) then holds for what is written.
 """
 
 from __future__ import annotations
@@ -22,15 +27,33 @@ class TenantStore(Protocol):
         """The tenant with this identifier, in any status."""
         ...
 
-    async def create(self, data: TenantCreate, status: TenantStatus) -> Tenant:
-        """Insert a tenant; raises ``TenantConflictError`` if the identifier is taken."""
+    async def create(
+        self,
+        data: TenantCreate,
+        status: TenantStatus,
+        *,
+        tenant_id: uuid.UUID,
+        namespace: str | None,
+    ) -> Tenant:
+        """Insert a tenant; raises ``TenantConflictError`` if the identifier (or the
+        namespace) is taken."""
         ...
 
-    async def update(self, tenant_id: uuid.UUID, changes: TenantUpdate) -> Tenant | None:
-        """Apply the fields set in ``changes``; ``None`` if there is no such tenant."""
+    async def update(
+        self, tenant_id: uuid.UUID, changes: TenantUpdate, *, expected_version: int | None = None
+    ) -> Tenant | None:
+        """Apply the fields set in ``changes``; ``None`` if there is no such tenant.
+
+        With ``expected_version``, only if the tenant is still at that version:
+        otherwise raises ``TenantChangedError`` and changes nothing.
+        """
         ...
 
-    async def set_status(self, tenant_id: uuid.UUID, status: TenantStatus) -> Tenant | None: ...
+    async def set_status(
+        self, tenant_id: uuid.UUID, status: TenantStatus, *, expected_version: int | None = None
+    ) -> Tenant | None:
+        """Change the status (``expected_version`` as for ``update``)."""
+        ...
 
     async def list(
         self, *, limit: int, offset: int, status: TenantStatus | None = None
