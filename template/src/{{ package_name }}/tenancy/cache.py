@@ -141,6 +141,8 @@ class CachedTenantStore:
         #: Told the identifiers of every change (e.g. to invalidate other instances).
         self._on_change = on_change
         self._inflight: dict[str, asyncio.Future[Tenant | None]] = {}
+        #: Identifier lookups that went past the cache to the store (for metrics and tests).
+        self.loads = 0
 
     async def get_by_identifier(self, identifier: str) -> Tenant | None:
         hit, tenant = self.cache.get(identifier)
@@ -153,6 +155,7 @@ class CachedTenantStore:
         future: asyncio.Future[Tenant | None] = asyncio.get_running_loop().create_future()
         self._inflight[identifier] = future
         generation = self.cache.generation
+        self.loads += 1
         try:
             tenant = await self._store.get_by_identifier(identifier)
         except BaseException as exc:
