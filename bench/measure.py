@@ -261,6 +261,8 @@ class Service:
     runtime: str = ""
     owner: str = ""
     identifiers: list[str] = field(default_factory=list)
+    #: identifier -> its recorded schema or database (schema and database modes)
+    namespaces: dict[str, str] = field(default_factory=dict)
     server: Server | None = None
 
     @property
@@ -300,9 +302,8 @@ class Service:
         self.server = Server(self.mode, "bench.apps.service:create_app", self.env())
 
     def namespace(self, identifier: str) -> str:
-        namespaces = importlib.import_module(f"{self.package}.tenancy.namespaces")
-        name: str = namespaces.namespace_name(identifier)
-        return name
+        """The namespace the service recorded for the tenant when it created it."""
+        return self.namespaces[identifier]
 
 
 def identifiers(start: int, stop: int) -> list[str]:
@@ -328,6 +329,8 @@ async def provision(service: Service, wanted: list[str], concurrency: int) -> li
             latencies.append((time.perf_counter() - start) * 1000)
             if response.status_code != 201:
                 raise RuntimeError(f"creating {identifier}: {response.status_code} {response.text}")
+            if response.json().get("namespace"):
+                service.namespaces[identifier] = response.json()["namespace"]
 
     async with httpx.AsyncClient(base_url=service.server.url, timeout=60) as client:
         await asyncio.gather(*(worker(client) for _ in range(concurrency)))
