@@ -132,9 +132,14 @@ def parse_json(body: bytes | str) -> Any:
 
 
 def _position(doc: str, token: str) -> int:
-    """Where ``token`` first occurs outside strings (one linear regex scan, error path only)."""
-    outside_strings = r'(?:"(?:[^"\\]|\\.)*"|[^"])*?(?<![0-9A-Za-z.+-])'
-    found = re.match(outside_strings + re.escape(token), doc, re.DOTALL)
+    """Where ``token`` first occurs outside strings: one regex pass, on the error path only.
+
+    Possessive loops over runs of other characters and over whole strings never
+    backtrack, so the scan stays linear in the body's size whatever a client sends.
+    """
+    first, rest = re.escape(token[0]), re.escape(token[1:])
+    skip = rf'(?:[^"{first}]++|"(?:[^"\\]++|\\.)*+"|{first}(?!{rest}))*+'
+    found = re.match(skip + re.escape(token), doc)
     return found.end() - len(token) if found else max(doc.find(token), 0)
 
 
