@@ -5,6 +5,11 @@ URLs may be written the way libpq and platforms write them
 Every engine connects with ``PreludeConnection``, which lets tenant sessions
 scope a transaction without a round trip of its own (see
 ``tenancy/isolation/session.py``).
+
+An unreachable or restarting database is an outage, not a bug: ``is_unavailable``
+says which errors are (the service answers them with 503 and ``Retry-After``),
+a failed connect is an ``OperationalError`` like any DB-API driver's, and a pooled
+connection the server has closed is replaced before use instead of failing it.
 """
 
 from __future__ import annotations
@@ -12,8 +17,12 @@ from __future__ import annotations
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Dialect, make_url
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 _ASYNC_DRIVERS = {"postgres", "postgresql", "postgresql+psycopg", "postgresql+psycopg2"}
 
@@ -93,16 +102,75 @@ def create_engine(
     pool_size: int = 5,
     max_overflow: int = 5,
     pool_timeout: float = 10.0,
+    hide_parameters: bool = True,
 ) -> AsyncEngine:
     """Create an engine without connecting (SQLAlchemy connects lazily).
 
-    No ``pool_pre_ping``: it costs a round trip per checkout; a dead connection
-    is detected on use and replaced by the pool instead.
+    ``hide_parameters`` keeps bound values (tenant content) out of error messages,
+    and so out of logged tracebacks; ``create_app`` shows them in development only.
+
+    No ``pool_pre_ping``: it costs a round trip per checkout. A connection that
+    the server closed while it sat in the pool (a restart, ``pg_terminate_backend``)
+    is noticed without one: asyncpg sees the socket close, and the checkout hook
+    below swaps the connection for a fresh one before any statement is sent.
     """
-    return create_async_engine(
+    engine = create_async_engine(
         async_url(url),
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_timeout=pool_timeout,
+        hide_parameters=hide_parameters,
         connect_args={"connection_class": PreludeConnection},
     )
+    event.listen(engine.sync_engine, "do_connect", _connect)
+    event.listen(engine.sync_engine.pool, "checkout", _replace_if_closed)
+    return engine
+
+
+def _connect(
+    dialect: Dialect, record: ConnectionPoolEntry, cargs: tuple[Any, ...], cparams: dict[str, Any]
+) -> Any:
+    """Connect; a network failure becomes the DB-API ``OperationalError`` (asyncpg raises
+    ``OSError`` itself), which SQLAlchemy wraps like every other database error."""
+    try:
+        return dialect.connect(*cargs, **cparams)
+    except OSError as exc:  # refused, no such socket or host, timed out
+        raise dialect.loaded_dbapi.OperationalError(f"cannot connect: {exc!r}") from exc
+
+
+def _replace_if_closed(
+    dbapi_connection: Any, record: ConnectionPoolEntry, proxy: PoolProxiedConnection
+) -> None:
+    """Refuse a pooled connection whose socket is closed: the pool reconnects (no round trip)."""
+    driver = proxy.driver_connection
+    if driver is not None and driver.is_closed():
+        raise DisconnectionError("connection closed by the server while idle in the pool")
+
+
+#: SQLSTATE classes meaning "the database cannot serve now": connection exceptions
+#: (08; not 08P01, a protocol violation), insufficient resources (53: too many
+#: connections, out of memory, disk full), operator intervention (57: shutdown,
+#: restart, statement timeout) and system errors (58).
+_UNAVAILABLE_CLASSES = ("08", "53", "57", "58")
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` is a database outage (answered 503) rather than a bug (500).
+
+    Constraint violations and bad data (``IntegrityError``, ``DataError``) are not:
+    retrying them cannot help.
+    """
+    if isinstance(exc, PoolTimeoutError | OperationalError):  # pool exhausted / cannot connect
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    sqlstate = getattr(exc.orig, "sqlstate", None) or ""
+    return sqlstate[:2] in _UNAVAILABLE_CLASSES and sqlstate != "08P01"
+
+
+def describe(exc: BaseException) -> str:
+    """A one-line cause for logs: the driver's message, without the SQL or its parameters."""
+    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    return f"{type(cause).__name__}: {cause}"
