@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +67,14 @@ def uv() -> str:
 
 
 @pytest.fixture(scope="session")
-def shared_env(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One virtual environment reused by every generated project (uv syncs it)."""
-    return tmp_path_factory.mktemp("generated-venv") / "venv"
+def shared_env() -> Iterator[Path]:
+    """One virtual environment reused by every generated project (uv syncs it).
+
+    Not under pytest's temporary root: run as root, the embedded PostgreSQL runs its
+    binaries from this environment as a user of its own, and every pytest session that
+    starts on the machine resets that root to mode 0700, locking the server out.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="generated-venv-"))
+    folder.chmod(0o755)
+    yield folder / "venv"
+    shutil.rmtree(folder, ignore_errors=True)
