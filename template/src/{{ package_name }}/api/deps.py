@@ -1,4 +1,4 @@
-"""Dependencies of the admin API: the admin check and the parts it works with."""
+"""Dependencies of the service's own routes: its parts, typed, and the admin check."""
 
 from __future__ import annotations
 
@@ -8,34 +8,28 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from ..settings import Settings
-from ..tenancy.stores.base import TenantStore
+from ..parts import Parts, parts_of
 
 _bearer = HTTPBearer(auto_error=False, description="ADMIN_TOKEN from the service's settings")
 
 
-async def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-async def get_store(request: Request) -> TenantStore:
-    store: TenantStore = request.app.state.store
-    return store
+async def get_parts(request: Request) -> Parts:
+    """The parts ``create_app`` was built on (settings, store, isolation provider...)."""
+    return parts_of(request.app)
 
 
 async def require_admin(
-    settings: Annotated[Settings, Depends(get_settings)],
+    parts: Annotated[Parts, Depends(get_parts)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
     """Constant-time comparison with ``ADMIN_TOKEN``; no token configured, no admin API."""
-    if settings.admin_token is None:
+    token = parts.settings.admin_token
+    if token is None:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE, "Admin API disabled: ADMIN_TOKEN is not set"
         )
-    expected = settings.admin_token.get_secret_value().encode()
     given = credentials.credentials.encode() if credentials else b""
-    if not secrets.compare_digest(given, expected):
+    if not secrets.compare_digest(given, token.get_secret_value().encode()):
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "Invalid or missing admin token",
@@ -43,4 +37,4 @@ async def require_admin(
         )
 
 
-Store = Annotated[TenantStore, Depends(get_store)]
+ServiceParts = Annotated[Parts, Depends(get_parts)]

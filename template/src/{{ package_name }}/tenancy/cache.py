@@ -22,8 +22,8 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import TypeVar
 
 from .errors import UnknownTenantLookupsError
-from .models import Tenant, TenantCreate, TenantStatus, TenantUpdate
 from .stores.base import TenantStore
+from .tenant import Tenant, TenantCreate, TenantStatus, TenantUpdate
 
 V = TypeVar("V")
 

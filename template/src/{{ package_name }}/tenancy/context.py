@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from .models import Tenant
+from .tenant import Tenant
 
 _current_tenant: ContextVar[Tenant | None] = ContextVar("current_tenant", default=None)
 

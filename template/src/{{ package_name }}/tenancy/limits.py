@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from .errors import TenancyError
 from .isolation.session import scope_of
-from .models import TenantConfig
+from .tenant import TenantConfig
 
 
 class PlanLimitReachedError(TenancyError):

@@ -1,8 +1,14 @@
-"""Tenant lifecycle: create, suspend, activate, delete (soft) and purge.
+"""Tenant lifecycle: create, update, suspend, activate, delete (soft) and purge.
 
-Each function takes the parts it needs (a store and an isolation provider)
-instead of reaching for globals, so the admin API, the CLI and tests call the
-same code. Status changes follow one table of allowed moves.
+The admin API and the CLI both change tenants through these functions, with the
+application's parts (``wiring.TenancyParts``): the same store (so caches on every
+instance hear of it), the same isolation provider, events and hooks. Each change
+is recorded as an event, after it is made.
+
+Every check here holds for the write it guards: a status change or an update
+applies only to the version of the tenant that was checked (``expected_version``),
+so a concurrent change makes the later one fail with 409 instead of undoing the
+other. Status changes follow one table of allowed moves.
 """
 
 from __future__ import annotations
@@ -11,9 +17,9 @@ import logging
 import uuid
 
 from .errors import TenancyError
-from .isolation.base import IsolationProvider
-from .models import Tenant, TenantCreate, TenantStatus
-from .stores.base import TenantStore
+from .events import RequestInfo
+from .tenant import Tenant, TenantCreate, TenantStatus, TenantUpdate
+from .wiring import TenancyParts
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +29,12 @@ _ALLOWED_MOVES: dict[TenantStatus, set[TenantStatus]] = {
     TenantStatus.SUSPENDED: {TenantStatus.ACTIVE, TenantStatus.SUSPENDED},
     TenantStatus.DELETED: {TenantStatus.ACTIVE, TenantStatus.SUSPENDED, TenantStatus.DELETED},
 }
+#: The event each status change is recorded as.
+_ACTIONS = {
+    TenantStatus.ACTIVE: "tenant.activate",
+    TenantStatus.SUSPENDED: "tenant.suspend",
+    TenantStatus.DELETED: "tenant.delete",
+}
 
 
 class InvalidTransitionError(TenancyError):
@@ -30,55 +42,82 @@ class InvalidTransitionError(TenancyError):
     detail = "This status change is not allowed"
 
 
-async def create_tenant(
-    data: TenantCreate, *, store: TenantStore, isolation: IsolationProvider
-) -> Tenant:
-    """Record the tenant, build its namespace, then open it for requests.
+async def create_tenant(data: TenantCreate, parts: TenancyParts, info: RequestInfo) -> Tenant:
+    """Record the tenant, build its namespace, seed it, then open it for requests.
 
     The record is created as ``provisioning`` (requests for it get 404), so no
     request can reach a half-built namespace, and it names the namespace before
     the namespace exists, so a crash in between leaves a record of it. If
     provisioning fails, the provider removes what it created itself (never an
-    object that existed before: see ``IsolationProvider.provision``) and the
-    record is removed again.
+    object that existed before: see ``IsolationProvider.provision``); if the
+    ``tenant_provisioned`` hook fails, the namespace is removed again; either way
+    the record goes too.
     """
     tenant_id = uuid.uuid4()
-    namespace = isolation.namespace_for(tenant_id, data)
-    tenant = await store.create(
+    namespace = parts.isolation.namespace_for(tenant_id, data)
+    tenant = await parts.store.create(
         data, TenantStatus.PROVISIONING, tenant_id=tenant_id, namespace=namespace
     )
     try:
-        await isolation.provision(tenant)
+        await parts.isolation.provision(tenant)
     except BaseException:
         logger.exception("provisioning tenant %s failed; rolling back", tenant.identifier)
-        await store.delete(tenant.id)
+        await parts.store.delete(tenant.id)
         raise
-    active = await store.set_status(tenant.id, TenantStatus.ACTIVE)
+    try:
+        async with parts.isolation.session(tenant) as session:
+            await parts.hooks.tenant_provisioned(tenant, session)
+            await session.commit()
+    except BaseException:
+        logger.exception("seeding tenant %s failed; rolling back", tenant.identifier)
+        await parts.isolation.deprovision(tenant)
+        await parts.store.delete(tenant.id)
+        raise
+    active = await parts.store.set_status(tenant.id, TenantStatus.ACTIVE)
     assert active is not None
+    await parts.events.record_event(active.id, "tenant.create", info, {"tier": active.tier})
     return active
 
 
-async def change_status(
-    tenant_id: uuid.UUID, status: TenantStatus, *, store: TenantStore
+async def update_tenant(
+    tenant_id: uuid.UUID, changes: TenantUpdate, parts: TenancyParts, info: RequestInfo
 ) -> Tenant | None:
-    """Suspend, activate or soft-delete; ``None`` if there is no such tenant.
+    """Apply ``changes``, if the isolation provider allows them for this tenant.
 
-    The move is checked against the status read and applied only if the tenant
-    is still at the version read: a concurrent change (a deletion racing an
-    activation) makes the later one fail with 409 instead of undoing the other.
+    ``None`` if there is no such tenant. The check and the write see the same version.
     """
-    tenant = await store.get(tenant_id)
+    current = await parts.store.get(tenant_id)
+    if current is None:
+        return None
+    parts.isolation.check_update(current, changes)
+    tenant = await parts.store.update(tenant_id, changes, expected_version=current.version)
+    if tenant is not None:
+        fields = sorted(changes.model_dump(exclude_unset=True, exclude_none=True))
+        await parts.events.record_event(tenant.id, "tenant.update", info, {"fields": fields})
+    return tenant
+
+
+async def change_status(
+    tenant_id: uuid.UUID, status: TenantStatus, parts: TenancyParts, info: RequestInfo
+) -> Tenant | None:
+    """Suspend, activate or soft-delete; ``None`` if there is no such tenant."""
+    tenant = await parts.store.get(tenant_id)
     if tenant is None:
         return None
     if tenant.status not in _ALLOWED_MOVES[status]:
         raise InvalidTransitionError(f"A {tenant.status.value} tenant cannot become {status.value}")
     if tenant.status is status:
         return tenant
-    return await store.set_status(tenant_id, status, expected_version=tenant.version)
+    moved = await parts.store.set_status(tenant_id, status, expected_version=tenant.version)
+    if moved is not None:
+        await parts.events.record_event(moved.id, _ACTIONS[status], info)
+        if status is TenantStatus.DELETED:
+            await parts.hooks.tenant_deleted(moved)
+    return moved
 
 
 async def purge_tenant(
-    tenant_id: uuid.UUID, *, store: TenantStore, isolation: IsolationProvider
+    tenant_id: uuid.UUID, parts: TenancyParts, info: RequestInfo
 ) -> Tenant | None:
     """Drop the tenant's data and namespace, then its record. Irreversible.
 
@@ -87,10 +126,12 @@ async def purge_tenant(
     survive it: tenant tables reference the record (row-level security), or their
     namespace is gone.
     """
-    tenant = await store.get(tenant_id)
+    tenant = await parts.store.get(tenant_id)
     if tenant is None:
         return None
-    await store.set_status(tenant_id, TenantStatus.DELETED)  # stop requests first
-    await isolation.deprovision(tenant)
-    await store.delete(tenant_id)
+    await parts.store.set_status(tenant_id, TenantStatus.DELETED)  # stop requests first
+    await parts.isolation.deprovision(tenant)
+    await parts.store.delete(tenant_id)
+    await parts.events.record_event(tenant.id, "tenant.purge", info)
+    await parts.hooks.tenant_purged(tenant)
     return tenant

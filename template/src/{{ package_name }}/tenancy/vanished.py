@@ -14,11 +14,9 @@ cache, really is gone or deleted: any other failure stays an error.
 
 from __future__ import annotations
 
-from sqlalchemy.exc import DBAPIError
-
-from ..db import sqlstate
 from .cache import CachedTenantStore
-from .models import Tenant, TenantStatus
+from .db import sqlstate
+from .tenant import Tenant, TenantStatus
 
 #: What PostgreSQL says when a tenant's record, schema or database is gone.
 GONE_SQLSTATES = frozenset(
@@ -31,7 +29,7 @@ GONE_SQLSTATES = frozenset(
 )
 
 
-async def tenant_vanished(error: DBAPIError, tenant: Tenant, store: CachedTenantStore) -> bool:
+async def tenant_vanished(error: Exception, tenant: Tenant, store: CachedTenantStore) -> bool:
     """True if ``error`` happened because ``tenant`` was purged (and forget it if so)."""
     if sqlstate(error) not in GONE_SQLSTATES:
         return False

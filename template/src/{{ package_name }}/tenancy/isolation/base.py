@@ -3,6 +3,11 @@
 A provider answers four questions for a tenant: what namespace it gets (named
 once, recorded on the tenant); give me a database session that can only reach
 this tenant's data; create this tenant's namespace; remove it.
+
+Each strategy's module also holds ``build_isolation(...)``, its settings
+(``IsolationSettings``, a part of the service's ``Settings``) and
+``MIGRATION_LAYOUT`` (where ``migrate`` finds its namespaces): the service imports
+those names from the module its answers chose.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..models import Tenant, TenantCreate
+from ..tenant import Tenant, TenantCreate, TenantUpdate
 
 
 class IsolationProvider(Protocol):
@@ -23,6 +28,10 @@ class IsolationProvider(Protocol):
         Called once, before the tenant is recorded; the name is stored on the tenant
         and every later call reads ``tenant.namespace``.
         """
+        ...
+
+    def check_update(self, tenant: Tenant, changes: TenantUpdate) -> None:
+        """Refuse (raise a ``TenancyError``) an update this strategy cannot follow."""
         ...
 
     def session(self, tenant: Tenant) -> AbstractAsyncContextManager[AsyncSession]:

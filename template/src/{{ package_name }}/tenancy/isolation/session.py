@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.pool import Pool
 
-from ...db import PreludeConnection, as_prelude_connection
+from ..db import PreludeConnection, as_prelude_connection
 
 #: The PostgreSQL setting row-level-security policies read.
 TENANT_SETTING = "app.tenant_id"

@@ -8,6 +8,10 @@ and ``provisioning.py`` calls both in order.
 Every change bumps the record's ``version``, and ``update`` can be made
 conditional on the version the caller read: a check made on what was read (the
 hybrid strategy check, a client's ``If-Match``) then holds for what is written.
+
+Each store's module also holds ``build_store(settings, db, redis)`` and its
+settings (``StoreSettings``, a part of the service's ``Settings``): the service
+imports those names from the module its answers chose.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from __future__ import annotations
 import uuid
 from typing import Protocol
 
-from ..models import Tenant, TenantCreate, TenantStatus, TenantUpdate
+from ..tenant import Tenant, TenantCreate, TenantStatus, TenantUpdate
 
 
 class TenantStore(Protocol):

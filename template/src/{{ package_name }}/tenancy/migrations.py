@@ -1,46 +1,38 @@
 """Alembic, driven from code: the two environments and where they run.
 
-``migrations/shared`` holds the tables every tenant shares (the tenant
-registry{% if audit_log %}, the audit log{% endif %}); ``migrations/tenant`` holds tenant tables.
-{%- if isolation == 'rls' %}
-With row-level security a tenant's namespace is its rows in the shared tenant
-tables, so the tenant environment runs once, in ``public``.
-{%- else %}
-The tenant environment runs once per namespace: each tenant's
-{%- if isolation == 'schema' %} schema (its
-``search_path`` set, transaction-locally, to that schema alone, and its version
-table inside it){% elif isolation == 'database' %} database{% else %} schema or
-database, and once in ``public`` for the row-level-security tier{% endif %}.
-{%- endif %}
+The service's ``migrations/shared`` holds the tables every tenant shares (the
+tenant registry, the audit log); ``migrations/tenant`` holds tenant tables. The
+tenant environment runs once per namespace, as the isolation strategy lays them
+out (``MigrationLayout``): in ``public`` for tenant tables under row-level
+security, and in each tenant's recorded schema or database. What the service
+passes in (where its revisions are, which module imports its models, the layout)
+is its ``MigrationSource``: this module imports nothing of the service.
 
-Alembic's ``context`` and ``op`` are process-global: in one process,
-environments run one at a time (``_alembic_lock``); ``upgrade.py`` gets
-parallelism from worker processes instead.
+Alembic's ``context`` and ``op`` are process-global: in one process, environments
+run one at a time (``_alembic_lock``); ``upgrade.py`` gets parallelism from worker
+processes instead.
 
 The service runs an environment without Alembic's command layer: the script
 directory (every revision file) is read once per process, ``env.py`` is not
-executed again for each namespace (it calls the same ``run_environment`` for
-the ``alembic`` command line), and the namespaces of one database share one
-connection. That takes a one-revision upgrade of a tenant schema from ~50 ms to
-a few: the difference between minutes and seconds for thousands of tenants.
+executed again for each namespace (it calls the same ``run_environment`` for the
+``alembic`` command line), and the namespaces of one database share one
+connection: the difference between minutes and seconds for thousands of tenants
+(``bench/README.md``).
 
-Autogenerate (``{{ project_slug }} revision``, ``alembic revision --autogenerate``)
-compares each environment's models with its own tables only: the two
-environments share a database{% if isolation in ['rls', 'hybrid'] %} (and ``public``){% endif %}, and a table the comparison
-sees but the models lack becomes ``op.drop_table``.
-{%- if isolation in ['schema', 'database'] %}
-Tenant models are compared with a reference {% if isolation == 'schema' %}schema{% else %}database{% endif %} the command creates,
-migrates to head and drops: there may be no tenant yet.
-{%- endif %}
+Autogenerate (``revision``, ``alembic revision --autogenerate``) compares each
+environment's models with its own tables only: the two environments share a
+database, and a table the comparison sees but the models lack becomes
+``op.drop_table``. Where tenants have namespaces of their own, tenant models are
+compared with a reference namespace the command creates, migrates to head and
+drops: there may be no tenant yet.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-{%- if isolation in ['schema', 'database'] %}
+import importlib
 import secrets
-{%- endif %}
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,30 +47,51 @@ from sqlalchemy import MetaData, NullPool, func, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from ..db import async_url, create_engine, quote_identifier
+from .db import async_url, create_engine, quote_identifier
+from .orm import SharedBase, TenantBase
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 VERSION_TABLES = {"shared": "alembic_version_shared", "tenant": "alembic_version_tenant"}
-{%- if isolation in ['schema', 'database'] %}
-#: Names of the throw-away {% if isolation == 'schema' %}schemas{% else %}databases{% endif %} autogenerate compares with (never a tenant's).
+#: Names of the throw-away namespaces autogenerate compares with (never a tenant's).
 REFERENCE_PREFIX = "alembic_reference_"
-{%- endif %}
-{%- if isolation != 'rls' %}
 _EXISTS = {
     "schema": "SELECT 1 FROM pg_namespace WHERE nspname = :name",
     "database": "SELECT 1 FROM pg_database WHERE datname = :name",
 }
-{%- endif %}
 #: ``include_name(name, type, parent_names)``: Alembic asks it about every reflected name.
 IncludeName = Callable[[str | None, str, Any], bool]
 _alembic_lock = asyncio.Lock()
 
 
 @dataclass(frozen=True, slots=True)
+class MigrationLayout:
+    """Where an isolation strategy keeps tenant tables (each strategy's module has one)."""
+
+    #: Tenant tables in ``public`` (row-level security): the tenant environment runs there.
+    public: bool
+    #: ``"schema"`` or ``"database"``: each tenant's recorded namespace is one; ``None``: none.
+    kind: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MigrationSource:
+    """The service's migrations, as this module needs them (and worker processes: it pickles)."""
+
+    #: The folder holding the ``shared`` and ``tenant`` environments.
+    directory: Path
+    #: The module that imports every model, so that their tables exist in the metadata.
+    models: str
+    layout: MigrationLayout
+
+    def metadata(self, environment: str) -> MetaData:
+        importlib.import_module(self.models)
+        return SharedBase.metadata if environment == "shared" else TenantBase.metadata
+
+
+@dataclass(frozen=True, slots=True)
 class Namespace:
     """Where one run of the tenant environment goes."""
 
-    #: "public" (shared tenant tables){% if isolation != 'rls' %}, "schema" or "database"{% endif %}.
+    #: "public" (tenant tables under row-level security), "schema" or "database".
     kind: str
     name: str = "public"
 
@@ -86,30 +99,24 @@ class Namespace:
 PUBLIC = Namespace("public")
 
 
-def alembic_config(environment: str) -> Config:
+def alembic_config(source: MigrationSource, environment: str) -> Config:
     config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR / environment))
+    config.set_main_option("script_location", str(source.directory / environment))
     return config
 
 
 @functools.cache
-def script_directory(environment: str) -> ScriptDirectory:
+def script_directory(source: MigrationSource, environment: str) -> ScriptDirectory:
     """The environment's revisions, read from disk once per process.
 
     A revision added later reaches a process the way new code does: by starting
     it again (``migrate`` is a process of its own).
     """
-    return ScriptDirectory.from_config(alembic_config(environment))
+    return ScriptDirectory.from_config(alembic_config(source, environment))
 
 
-def head(environment: str) -> str | None:
-    return script_directory(environment).get_current_head()
-
-
-def _metadata(environment: str) -> MetaData:
-    from ..models import SharedBase, TenantBase
-
-    return SharedBase.metadata if environment == "shared" else TenantBase.metadata
+def head(source: MigrationSource, environment: str) -> str | None:
+    return script_directory(source, environment).get_current_head()
 
 
 def _options(metadata: MetaData, environment: str, schema: str | None) -> dict[str, Any]:
@@ -121,59 +128,51 @@ def _options(metadata: MetaData, environment: str, schema: str | None) -> dict[s
     }
 
 
-def run_environment(context: Any, metadata: MetaData, environment: str) -> None:
-    """The body of each ``env.py``: the ``alembic`` command line and ``{{ project_slug }} revision``.
+def run_environment(
+    context: Any, source: MigrationSource, environment: str, owner_url: str | None
+) -> None:
+    """The body of each ``env.py``: the ``alembic`` command line and ``revision``.
 
     ``context`` is ``alembic.context``, a module that proxies the running
     ``EnvironmentContext`` (hence ``Any``). The service never runs it (it calls
-    ``_run_on`` itself, see ``_upgrade``). It connects with MIGRATION_DATABASE_URL
-    (or DATABASE_URL) to the namespace the command is about:
-    the shared environment always works in ``public``
-{%- if isolation == 'rls' %}, and so does the tenant environment.
-{%- elif isolation == 'hybrid' %}; the tenant environment
-    in ``public`` too (the row-level-security tier, kept at head), or in one
-    premium tenant's schema named with ``-x schema=<its schema>``.
-{%- else %}; the tenant environment
-    in one tenant's {% if isolation == 'schema' %}schema, named with ``-x schema=<its schema>``{% else %}database, named with ``-x database=<its database>``{% endif %}.
-    Without it, only commands that change nothing run (``revision
-    --autogenerate``, ``check``): against a reference {% if isolation == 'schema' %}schema{% else %}database{% endif %} created for
-    the command, upgraded to head, compared and dropped.
-{%- endif %}
+    ``_run_on`` itself, see ``_upgrade``). It connects with ``owner_url`` to the
+    namespace the command is about: the shared environment always works in
+    ``public``; the tenant environment in ``public`` when the layout has tenant
+    tables there, or in one tenant's namespace named with ``-x schema=<name>`` /
+    ``-x database=<name>``. Without one, where tenants have namespaces of their
+    own, only commands that change nothing run (``revision --autogenerate``,
+    ``check``): against a reference namespace created for the command, upgraded
+    to head, compared and dropped.
     """
-    owner_url = _owner_url_from_settings()
-    namespace = _command_line_namespace(environment, context.get_x_argument(as_dictionary=True))
-{%- if isolation in ['schema', 'database'] %}
+    if not owner_url:
+        raise CommandError("set MIGRATION_DATABASE_URL (or DATABASE_URL) to run migrations")
+    x_arguments = context.get_x_argument(as_dictionary=True)
+    namespace = _command_line_namespace(source.layout, environment, x_arguments)
+    metadata = source.metadata(environment)
     if namespace is None:
         if _changes_a_namespace(context):
+            kind = source.layout.kind
             raise CommandError(
-                "the tenant environment runs in every tenant's {% if isolation == 'schema' %}schema{% else %}database{% endif %}: "
-                "`{{ project_slug }} migrate` upgrades them all; to work on one, name it with "
-                "-x {% if isolation == 'schema' %}schema=<its schema>{% else %}database=<its database>{% endif %}"
+                f"the tenant environment runs in every tenant's {kind}: `migrate` upgrades "
+                f"them all; to work on one, name it with -x {kind}=<its {kind}>"
             )
-        asyncio.run(_against_reference(context, metadata, environment, owner_url))
+        asyncio.run(_against_reference(context, source, environment, owner_url))
         return
-{%- endif %}
     asyncio.run(_run_in(context, metadata, environment, owner_url, namespace))
 
 
-def _command_line_namespace(environment: str, x_arguments: dict[str, str]) -> Namespace{% if isolation in ['schema', 'database'] %} | None{% endif %}:
-    """The namespace named on the command line, else the environment's own{% if isolation in ['schema', 'database'] %}
-    (``None``: the tenant environment has none of its own in this mode){% endif %}."""
-{%- if isolation == 'rls' %}
-    if x_arguments:
-        raise CommandError(f"unknown -x option(s): {', '.join(x_arguments)}")
-    return PUBLIC
-{%- else %}
-    option = "{% if isolation == 'database' %}database{% else %}schema{% endif %}"
+def _command_line_namespace(
+    layout: MigrationLayout, environment: str, x_arguments: dict[str, str]
+) -> Namespace | None:
+    """The namespace named on the command line, else the environment's own (``None``:
+    the tenant environment has none of its own in this layout)."""
+    option = layout.kind
     if set(x_arguments) - {option} or (option in x_arguments and environment != "tenant"):
-        raise CommandError(f"the tenant environment takes one -x option: -x {option}=<name>")
-    if option in x_arguments:
+        allowed = f"one -x option: -x {option}=<name>" if option else "no -x option"
+        raise CommandError(f"the tenant environment takes {allowed}")
+    if option is not None and option in x_arguments:
         return Namespace(option, x_arguments[option])
-    return PUBLIC{% if isolation != 'hybrid' %} if environment == "shared" else None{% endif %}
-{%- endif %}
-
-
-{%- if isolation in ['schema', 'database'] %}
+    return PUBLIC if environment == "shared" or layout.public else None
 
 
 def _changes_a_namespace(context: Any) -> bool:
@@ -187,51 +186,49 @@ def _changes_a_namespace(context: Any) -> bool:
 
 
 async def _against_reference(
-    context: Any, metadata: MetaData, environment: str, owner_url: str
+    context: Any, source: MigrationSource, environment: str, owner_url: str
 ) -> None:
-    """Run the command against a new {% if isolation == 'schema' %}schema{% else %}database{% endif %} at head, dropped afterwards.
+    """Run the command against a new namespace at head, dropped afterwards.
 
-    Tenants' {% if isolation == 'schema' %}schemas{% else %}databases{% endif %} are at head (``migrate``), but there may be none
-    yet: what the models are compared with is the tenant revisions, applied to an
-    empty namespace.
+    Tenants' namespaces are at head (``migrate``), but there may be none yet: what
+    the models are compared with is the tenant revisions, applied to an empty
+    namespace.
     """
-    namespace = Namespace("{% if isolation == 'schema' %}schema{% else %}database{% endif %}", f"{REFERENCE_PREFIX}{secrets.token_hex(4)}")
+    kind = source.layout.kind
+    assert kind is not None
+    namespace = Namespace(kind, f"{REFERENCE_PREFIX}{secrets.token_hex(4)}")
     context.config.print_stdout(f"Comparing with {namespace.name} (at head; dropped afterwards)")
+    name = quote_identifier(namespace.name)
     admin = create_engine(owner_url, pool_size=1, max_overflow=0)
     try:
         async with admin.connect() as conn:
-{%- if isolation == 'schema' %}
-            await conn.execute(text(f"CREATE SCHEMA {quote_identifier(namespace.name)}"))
-            await conn.commit()
-{%- else %}
             conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text(f"CREATE DATABASE {quote_identifier(namespace.name)}"))
-{%- endif %}
+            await conn.execute(text(f"CREATE {kind.upper()} {name}"))
         try:
             engine = _engine_in(owner_url, namespace)
             try:
                 async with engine.begin() as conn:
-                    await conn.run_sync(_to_head, context, environment, namespace)
+                    await conn.run_sync(_to_head, context, source, environment, namespace)
             finally:
                 await engine.dispose()
+            metadata = source.metadata(environment)
             await _run_in(context, metadata, environment, owner_url, namespace)
         finally:
             async with admin.connect() as conn:
-{%- if isolation == 'schema' %}
-                await conn.execute(
-                    text(f"DROP SCHEMA IF EXISTS {quote_identifier(namespace.name)} CASCADE")
-                )
-                await conn.commit()
-{%- else %}
                 conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-                name = quote_identifier(namespace.name)
-                await conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-{%- endif %}
+                drop = "CASCADE" if kind == "schema" else "WITH (FORCE)"
+                await conn.execute(text(f"DROP {kind.upper()} IF EXISTS {name} {drop}"))
     finally:
         await admin.dispose()
 
 
-def _to_head(connection: Connection, context: Any, environment: str, namespace: Namespace) -> None:
+def _to_head(
+    connection: Connection,
+    context: Any,
+    source: MigrationSource,
+    environment: str,
+    namespace: Namespace,
+) -> None:
     """``_upgrade`` for the reference namespace, with the command's own revisions.
 
     Its ``EnvironmentContext`` is never entered: entering one installs it as
@@ -245,8 +242,8 @@ def _to_head(connection: Connection, context: Any, environment: str, namespace: 
 
     reference = EnvironmentContext(context.config, script, fn=to_head, destination_rev="head")
     schema = _schema_of(namespace)
-    _run_on(connection, reference, _options(_metadata(environment), environment, schema), schema)
-{%- endif %}
+    options = _options(source.metadata(environment), environment, schema)
+    _run_on(connection, reference, options, schema)
 
 
 async def _run_in(
@@ -256,21 +253,16 @@ async def _run_in(
     options = {
         **_options(metadata, environment, schema),
         "include_name": _include_name(metadata, in_public=namespace.kind == "public"),
-{%- if isolation in ['rls', 'hybrid'] and tenant_store != 'memory' %}
         "include_object": _include_object,
-{%- endif %}
     }
-{%- if isolation != 'rls' %}
     if namespace.kind != "public" and not await _exists(owner_url, namespace):
         raise CommandError(f"there is no {namespace.kind} {namespace.name!r}")
-{%- endif %}
     engine = _engine_in(owner_url, namespace)
     try:
         async with engine.begin() as conn:
             await conn.run_sync(_run_on, context, options, schema)
     finally:
         await engine.dispose()
-{%- if isolation != 'rls' %}
 
 
 async def _exists(owner_url: str, namespace: Namespace) -> bool:
@@ -282,7 +274,6 @@ async def _exists(owner_url: str, namespace: Namespace) -> bool:
     finally:
         await engine.dispose()
     return found is not None
-{%- endif %}
 
 
 def _schema_of(namespace: Namespace) -> str | None:
@@ -308,12 +299,12 @@ def _engine_in(owner_url: str, namespace: Namespace) -> AsyncEngine:
 def _include_name(metadata: MetaData, *, in_public: bool) -> IncludeName:
     """Which of the database's tables an environment compares with its models.
 
-    ``public`` holds the shared tables{% if isolation in ['rls', 'hybrid'] %} and the tenant tables{% endif %}: there an environment
-    sees only the tables its own models name, never the other environment's (a
-    table removed from the models is not dropped for you there: write
-    ``op.drop_table`` yourself). A tenant namespace holds tenant tables only:
-    every one is seen, so a removed model's table is dropped. Alembic's version
-    tables are never seen.
+    ``public`` holds the shared tables (and, under row-level security, the tenant
+    tables): there an environment sees only the tables its own models name, never
+    the other environment's (a table removed from the models is not dropped for
+    you there: write ``op.drop_table`` yourself). A tenant namespace holds tenant
+    tables only: every one is seen, so a removed model's table is dropped.
+    Alembic's version tables are never seen.
     """
     own = {table.name for table in metadata.tables.values()}
 
@@ -325,7 +316,6 @@ def _include_name(metadata: MetaData, *, in_public: bool) -> IncludeName:
         return name in own if in_public else True
 
     return include_name
-{%- if isolation in ['rls', 'hybrid'] and tenant_store != 'memory' %}
 
 
 def _include_object(
@@ -339,7 +329,6 @@ def _include_object(
     """
     referred = getattr(obj, "referred_table", None) if type_ == "foreign_key_constraint" else None
     return referred is None or referred.name != "tenants"
-{%- endif %}
 
 
 def _run_on(
@@ -355,30 +344,23 @@ def _run_on(
         context.run_migrations()
 
 
-def _owner_url_from_settings() -> str:
-    from ..settings import get_settings
-
-    url = get_settings().owner_database_url
-    if not url:
-        raise RuntimeError("set MIGRATION_DATABASE_URL (or DATABASE_URL) to run migrations")
-    return url
-
-
-def _upgrade(connection: Connection, environment: str, schema: str | None) -> str | None:
+def _upgrade(
+    connection: Connection, source: MigrationSource, environment: str, schema: str | None
+) -> str | None:
     """Upgrade one environment on ``connection`` and read back where it stands.
 
     What ``alembic upgrade head`` does, minus re-reading the revision files and
     re-executing ``env.py``.
     """
-    script = script_directory(environment)
+    script = script_directory(source, environment)
 
     def to_head(revision: Any, _context: MigrationContext) -> Any:
         return script._upgrade_revs("head", revision)
 
-    with EnvironmentContext(
-        alembic_config(environment), script, fn=to_head, destination_rev="head"
-    ) as context:
-        _run_on(connection, context, _options(_metadata(environment), environment, schema), schema)
+    config = alembic_config(source, environment)
+    with EnvironmentContext(config, script, fn=to_head, destination_rev="head") as context:
+        options = _options(source.metadata(environment), environment, schema)
+        _run_on(connection, context, options, schema)
     migration = MigrationContext.configure(
         connection,
         opts={"version_table": VERSION_TABLES[environment], "version_table_schema": schema},
@@ -394,17 +376,17 @@ def namespace_url(owner_url: str, namespace: Namespace) -> str:
     return url.render_as_string(hide_password=False)
 
 
-async def upgrade_shared(owner_url: str, runtime_role: str | None) -> str | None:
+async def upgrade_shared(
+    source: MigrationSource, owner_url: str, runtime_role: str | None
+) -> str | None:
     """Upgrade the shared tables and grant the runtime role DML on them."""
-    from ..models import SharedBase
-
     engine = create_engine(owner_url, pool_size=1, max_overflow=0)
     try:
         async with _alembic_lock, engine.begin() as conn:
-            revision = await conn.run_sync(_upgrade, "shared", None)
+            revision = await conn.run_sync(_upgrade, source, "shared", None)
             if runtime_role:
                 role = quote_identifier(runtime_role)
-                for table in SharedBase.metadata.sorted_tables:
+                for table in source.metadata("shared").sorted_tables:
                     schema = quote_identifier(table.schema or "public")
                     name = f"{schema}.{quote_identifier(table.name)}"
                     await conn.execute(
@@ -416,7 +398,12 @@ async def upgrade_shared(owner_url: str, runtime_role: str | None) -> str | None
 
 
 async def upgrade_namespace(
-    owner_url: str, namespace: Namespace, runtime_role: str | None, *, create: bool = False
+    source: MigrationSource,
+    owner_url: str,
+    namespace: Namespace,
+    runtime_role: str | None,
+    *,
+    create: bool = False,
 ) -> str | None:
     """Upgrade the tenant environment in ``namespace``; grant the runtime role on it.
 
@@ -426,7 +413,7 @@ async def upgrade_namespace(
     """
     engine = create_engine(namespace_url(owner_url, namespace), pool_size=1, max_overflow=0)
     try:
-        return await upgrade_namespace_on(engine, namespace, runtime_role, create=create)
+        return await upgrade_namespace_on(source, engine, namespace, runtime_role, create=create)
     finally:
         await engine.dispose()
 
@@ -435,7 +422,10 @@ Outcome = tuple[str, str | None, str | None]  # namespace name, revision read ba
 
 
 async def upgrade_namespaces(
-    owner_url: str, namespaces: Iterable[Namespace], runtime_role: str | None
+    source: MigrationSource,
+    owner_url: str,
+    namespaces: Iterable[Namespace],
+    runtime_role: str | None,
 ) -> list[Outcome]:
     """Upgrade each namespace in its own transaction; one failure does not stop the rest.
 
@@ -447,9 +437,9 @@ async def upgrade_namespaces(
         for namespace in namespaces:
             try:
                 if namespace.kind == "database":
-                    revision = await upgrade_namespace(owner_url, namespace, runtime_role)
+                    revision = await upgrade_namespace(source, owner_url, namespace, runtime_role)
                 else:
-                    revision = await upgrade_namespace_on(shared, namespace, runtime_role)
+                    revision = await upgrade_namespace_on(source, shared, namespace, runtime_role)
             except Exception as exc:  # report and go on: one broken tenant must not stop the rest
                 outcomes.append((namespace.name, None, f"{type(exc).__name__}: {exc}"))
             else:
@@ -460,7 +450,12 @@ async def upgrade_namespaces(
 
 
 async def upgrade_namespace_on(
-    engine: AsyncEngine, namespace: Namespace, runtime_role: str | None, *, create: bool = False
+    source: MigrationSource,
+    engine: AsyncEngine,
+    namespace: Namespace,
+    runtime_role: str | None,
+    *,
+    create: bool = False,
 ) -> str | None:
     """``upgrade_namespace`` on an engine you keep (connected to the namespace's database).
 
@@ -471,7 +466,7 @@ async def upgrade_namespace_on(
     async with _alembic_lock, engine.begin() as conn:
         if create and schema is not None:
             await conn.execute(text(f"CREATE SCHEMA {quote_identifier(schema)}"))
-        revision: str | None = await conn.run_sync(_upgrade, "tenant", schema)
+        revision: str | None = await conn.run_sync(_upgrade, source, "tenant", schema)
         if runtime_role:
             for statement in _grants(schema or "public", runtime_role):
                 await conn.execute(text(statement))

@@ -5,62 +5,53 @@ breaks ContextVar propagation and buffers streaming responses. Here the route
 runs inside this call, so the tenant set below is the tenant the route sees.
 
 Order of checks, each answering with ``{"detail": ...}`` JSON:
-resolve (400{% if resolution in ['header', 'jwt', 'custom'] %}, 401{% endif %}) -> identifier format (400) -> lookup (404; deleted and
-provisioning tenants are indistinguishable from unknown ones; 429 once a client has
-looked up too many unknown identifiers) -> {% if resolution == 'jwt' %}token issued to this tenant (401) -> {% endif %}status (403
-when suspended){% if rate_limiting %} -> rate limit (429 with ``Retry-After``){% endif %} -> route.
-{%- if resolution in ['jwt', 'custom'] %}
-A caller (``actor``) named with unprintable characters is refused like a bad credential (401).
-{%- endif %}
-A database outage during resolution or lookup is a 503 with ``Retry-After``.
 
-Only the tenancy layer's own errors (and database outages) are answered here.
-Anything a route raises, ``HTTPException`` and validation errors included, passes
-through untouched.
+1. resolve: the resolver reads the claimed identifier (400, or 401 for a missing
+   or bad credential); a caller (``actor``) named with unprintable characters is
+   refused like a bad credential (401);
+2. identifier format (400);
+3. lookup (404: deleted and provisioning tenants are indistinguishable from
+   unknown ones; 429 once a client has looked up too many unknown identifiers);
+4. a credential issued before the tenant took its identifier (401);
+5. status (403 when suspended);
+6. admission, if configured (the rate limit: 429 with ``Retry-After``);
+7. the route, inside ``tenant_scope(tenant)``.
+
+A database outage during any of these is a 503 with ``Retry-After``. Only the
+tenancy layer's own errors (and outages) are answered here: anything a route
+raises, ``HTTPException`` and validation errors included, passes through untouched.
 """
 
 from __future__ import annotations
 
 import logging
-{% if rate_limiting -%}
-from collections.abc import Callable, Iterable
-{%- else -%}
-from collections.abc import Iterable
-{%- endif %}
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 
-{% if rate_limiting -%}
 from starlette.datastructures import MutableHeaders
-{% endif -%}
 from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, {% if rate_limiting %}Message, {% endif %}Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..db import describe, is_unavailable
-{%- if resolution in ['jwt', 'custom'] %}
-from ..validation import is_clean_label
-{%- endif %}
 from .cache import TenantLookup
 from .context import tenant_scope
+from .db import describe, is_unavailable
 from .errors import (
     DatabaseUnavailableError,
-{%- if resolution in ['jwt', 'custom'] %}
     InvalidCredentialsError,
-{%- endif %}
-{%- if rate_limiting %}
-    RateLimitExceededError,
-{%- endif %}
     TenancyError,
     TenantNotFoundError,
     TenantResolutionError,
     TenantSuspendedError,
 )
 from .identifiers import is_valid_identifier
-from .models import Tenant, TenantStatus
-{%- if rate_limiting %}
-from .ratelimit import RateLimiter
-{%- endif %}
-from .resolvers.base import {% if resolution == 'jwt' %}Resolution, {% endif %}TenantResolver, client_of
+from .resolvers.base import Resolution, TenantResolver, client_of
+from .tenant import Tenant, TenantStatus
+from .validation import is_clean_label
 
 logger = logging.getLogger(__name__)
+
+#: Decides whether a resolved tenant's request may go on (e.g. its rate limit): returns
+#: headers for the response, or raises a ``TenancyError``.
+Admission = Callable[[Tenant], Awaitable[Mapping[str, str]]]
 
 
 class PathMatcher:
@@ -92,20 +83,13 @@ class TenancyMiddleware:
         resolver: TenantResolver,
         lookup: TenantLookup,
         excluded_paths: Iterable[str] = (),
-{%- if rate_limiting %}
-        limiter: RateLimiter,
-        limit_for: Callable[[Tenant], tuple[int, int]],
-{%- endif %}
+        admission: Admission | None = None,
     ) -> None:
         self.app = app
         self.resolver = resolver
         self.lookup = lookup
         self.is_excluded = PathMatcher(excluded_paths)
-{%- if rate_limiting %}
-        self.limiter = limiter
-        #: (requests, window seconds) for a tenant: its own limit or the default.
-        self.limit_for = limit_for
-{%- endif %}
+        self.admission = admission
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or self.is_excluded(scope["path"]):
@@ -113,20 +97,10 @@ class TenancyMiddleware:
             return
         try:
             resolution = await self.resolver.resolve(scope)
-{%- if resolution in ['jwt', 'custom'] %}
             if resolution.actor is not None and not is_clean_label(resolution.actor):
                 raise InvalidCredentialsError()  # the actor is written to logs and audit entries
-{%- endif %}
-            tenant = await self._tenant_for(resolution.identifier, scope)
-{%- if resolution == 'jwt' %}
-            _check_issued_to(resolution, tenant)
-{%- endif %}
-{%- if rate_limiting %}
-            requests, window = self.limit_for(tenant)
-            decision = await self.limiter.hit(str(tenant.id), requests, window)
-            if not decision.allowed:
-                raise RateLimitExceededError(headers=decision.headers())
-{%- endif %}
+            tenant = await self._tenant_for(resolution, scope)
+            headers = await self.admission(tenant) if self.admission else {}
         except Exception as exc:
             error = _answerable(exc)
             response = JSONResponse(
@@ -134,33 +108,31 @@ class TenancyMiddleware:
             )
             await response(scope, receive, send)
             return
-{%- if rate_limiting %}
-        send = _with_headers(send, decision.headers())
-{%- endif %}
-{%- if resolution in ['jwt', 'custom'] %}
+        if headers:
+            send = _with_headers(send, headers)
         state = scope.setdefault("state", {})
         state["tenant"] = tenant
         state["actor"] = resolution.actor
-{%- if resolution == 'jwt' %}
         state["claims"] = resolution.claims
-{%- endif %}
-{%- else %}
-        scope.setdefault("state", {})["tenant"] = tenant
-{%- endif %}
-{%- if resolution == 'path' %}
-        # The tenant's prefix joins the mount point: routes match what follows it,
-        # while request.url and url_for() keep the full URL.
-        scope = {**scope, "root_path": scope.get("root_path", "") + resolution.mount}
-{%- endif %}
+        if resolution.mount:
+            # The tenant's prefix joins the mount point: routes match what follows it,
+            # while request.url and url_for() keep the full URL.
+            scope = {**scope, "root_path": scope.get("root_path", "") + resolution.mount}
         with tenant_scope(tenant):
             await self.app(scope, receive, send)
 
-    async def _tenant_for(self, identifier: str, scope: Scope) -> Tenant:
-        if not is_valid_identifier(identifier):
+    async def _tenant_for(self, resolution: Resolution, scope: Scope) -> Tenant:
+        if not is_valid_identifier(resolution.identifier):
             raise TenantResolutionError("Invalid tenant identifier")
-        tenant = await self.lookup.find(identifier, client_of(scope))
+        tenant = await self.lookup.find(resolution.identifier, client_of(scope))
         if tenant is None or tenant.status in (TenantStatus.DELETED, TenantStatus.PROVISIONING):
             raise TenantNotFoundError()
+        if resolution.issued_at is not None and resolution.issued_at < int(
+            tenant.identifier_since.timestamp()
+        ):
+            # Issued to whoever had the identifier then: a purged tenant whose identifier
+            # was taken again, or (with renames) another tenant. Whole seconds, like iat.
+            raise InvalidCredentialsError()
         if tenant.status is TenantStatus.SUSPENDED:
             raise TenantSuspendedError()
         return tenant
@@ -177,24 +149,10 @@ def _answerable(exc: Exception) -> TenancyError:
         logger.warning("database unavailable while resolving a tenant: %s", describe(exc))
         return DatabaseUnavailableError()
     raise exc
-{%- if resolution == 'jwt' %}
 
 
-def _check_issued_to(resolution: Resolution, tenant: Tenant) -> None:
-    """Refuse a token issued before the tenant took its identifier.
-
-    Such a token was issued to whoever had the identifier then: a purged tenant
-    whose identifier was taken again, or (with renames) another tenant. ``iat`` is
-    whole seconds, so the comparison is too.
-    """
-    if resolution.issued_at < int(tenant.identifier_since.timestamp()):
-        raise InvalidCredentialsError()
-{%- endif %}
-{%- if rate_limiting %}
-
-
-def _with_headers(send: Send, headers: dict[str, str]) -> Send:
-    """Wrap ``send`` so the response carries the rate-limit headers."""
+def _with_headers(send: Send, headers: Mapping[str, str]) -> Send:
+    """Wrap ``send`` so the response carries ``headers`` (the rate-limit headers)."""
 
     async def send_with_headers(message: Message) -> None:
         if message["type"] == "http.response.start":
@@ -204,4 +162,3 @@ def _with_headers(send: Send, headers: dict[str, str]) -> Send:
         await send(message)
 
     return send_with_headers
-{%- endif %}

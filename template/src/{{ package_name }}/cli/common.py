@@ -1,7 +1,8 @@
-"""What every command needs: a console, an event loop, a database at head.
+"""What every command needs: a console, an event loop, a database at head, the parts.
 
 Without ``DATABASE_URL`` (development), ``ensure_database`` starts the embedded
-PostgreSQL from ``devdb.py``, migrates it and points the service at it.
+PostgreSQL from ``devdb.py``, migrates it and points the service at it;
+``with_parts`` builds the service's parts (``parts.py``) for one command.
 """
 
 from __future__ import annotations
@@ -15,12 +16,15 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 
+from ..migrations import SOURCE
+from ..parts import Parts, build_parts
 from ..settings import Environment, Settings, get_settings
 from ..tenancy.upgrade import upgrade_all
 
 console = Console()
 T = TypeVar("T")
-PACKAGE = "{{ package_name }}"
+#: The package's name: the embedded database and its roles are named after it.
+PACKAGE = __name__.partition(".")[0]
 
 
 def run(coro_fn: Callable[[], Awaitable[T]]) -> T:
@@ -69,7 +73,7 @@ def migrate_all(settings: Settings, concurrency: int = 1) -> None:
 
         report = run(
             lambda: upgrade_all(
-                owner, settings.database_url, concurrency=concurrency, on_progress=advance
+                SOURCE, owner, settings.database_url, concurrency=concurrency, on_progress=advance
             )
         )
     console.print(f"[green]✓[/green] shared: at {report.shared}")
@@ -80,3 +84,17 @@ def migrate_all(settings: Settings, concurrency: int = 1) -> None:
         console.print(f"[red]✗[/red] {name}: {reason}")
     if not report.ok:
         raise typer.Exit(1)
+
+
+def with_parts(work: Callable[[Parts], Awaitable[T]]) -> T:
+    """Run ``work`` with the service's parts (a small pool), released afterwards."""
+    settings = ensure_database(get_settings())
+
+    async def main() -> T:
+        parts = build_parts(settings, pool_size=2)
+        try:
+            return await work(parts)
+        finally:
+            await parts.aclose()
+
+    return asyncio.run(main())

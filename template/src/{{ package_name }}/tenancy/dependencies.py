@@ -1,35 +1,28 @@
-"""FastAPI dependencies: the current tenant and a session scoped to it{% if audit_log %}, the audit log{% endif %}.
+"""FastAPI dependencies: the current tenant, a session scoped to it, who is asking.
 
 Routes declare what they need with the ``Annotated`` aliases at the bottom::
 
     @router.get("/things")
     async def list_things(session: TenantSession) -> list[Thing]: ...
 
-The isolation provider is read from ``app.state`` (set in ``create_app``), so
+The isolation provider comes from the application's parts (``wiring.py``), so
 these functions hold no globals and tests can build as many apps as they like.
-They are ``async def`` although none of them awaits: FastAPI runs a plain
-``def`` dependency in a thread pool, a hop that cost ~15% of a small request.
+They are ``async def`` although none of them awaits: FastAPI runs a plain ``def``
+dependency in a thread pool, a hop every request would pay.
 """
 
 from __future__ import annotations
 
-{% if resolution == 'jwt' -%}
 from collections.abc import AsyncIterator, Mapping
 from typing import Annotated, Any
-{%- else -%}
-from collections.abc import AsyncIterator
-from typing import Annotated
-{%- endif %}
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-{% if audit_log -%}
-from .audit import AuditLog, AuditTrail, RequestInfo
-{% endif -%}
 from .context import current_tenant
-from .isolation.base import IsolationProvider
-from .models import Tenant, TenantConfig
+from .events import RequestInfo
+from .tenant import Tenant, TenantConfig
+from .wiring import tenancy_parts
 
 
 async def get_current_tenant() -> Tenant:
@@ -44,11 +37,6 @@ async def get_tenant_config(
     return tenant.config
 
 
-async def get_isolation(request: Request) -> IsolationProvider:
-    isolation: IsolationProvider = request.app.state.isolation
-    return isolation
-
-
 async def get_tenant_session(request: Request) -> AsyncIterator[AsyncSession]:
     """A session that can only see the current tenant's data.
 
@@ -57,22 +45,19 @@ async def get_tenant_session(request: Request) -> AsyncIterator[AsyncSession]:
     than through sub-dependencies: this runs on every request that touches the
     database, and each dependency FastAPI resolves costs time.)
     """
-    isolation: IsolationProvider = request.app.state.isolation
-    async with isolation.session(current_tenant()) as session:
+    async with tenancy_parts(request).isolation.session(current_tenant()) as session:
         yield session
-{%- if resolution == 'jwt' %}
 
 
 async def get_claims(request: Request) -> Mapping[str, Any]:
-    """The claims of the request's verified token (``sub``, the tenant claim, yours)."""
+    """The claims of the request's verified credential (a token's: ``sub``, the tenant
+    claim, yours); empty where the resolver verifies no token."""
     claims: Mapping[str, Any] = request.scope.get("state", {}).get("claims", {})
     return claims
-{%- endif %}
-{%- if audit_log %}
 
 
 async def request_info(request: Request) -> RequestInfo:
-    """Who and where the request came from, for audit entries."""
+    """Who and where the request came from, for audit entries and lifecycle events."""
     state = request.scope.get("state", {})
     client = request.client
     return RequestInfo(
@@ -83,32 +68,7 @@ async def request_info(request: Request) -> RequestInfo:
     )
 
 
-async def get_audit_trail(request: Request) -> AuditTrail:
-    """The audit table (entries by tenant id, lifecycle events)."""
-    trail: AuditTrail = request.app.state.audit
-    return trail
-
-
-async def get_audit_log(
-{%- if isolation == 'database' %}
-    trail: Annotated[AuditTrail, Depends(get_audit_trail)],
-{%- else %}
-    session: Annotated[AsyncSession, Depends(get_tenant_session)],
-{%- endif %}
-    tenant: Annotated[Tenant, Depends(get_current_tenant)],
-    info: Annotated[RequestInfo, Depends(request_info)],
-) -> AuditLog:
-    """Entries recorded {% if isolation == 'database' %}in the shared database, before the route commits{% else %}in the route's own session, committed with its change{% endif %}."""
-    return AuditLog({% if isolation == 'database' %}trail{% else %}session{% endif %}, tenant, info)
-{%- endif %}
-
-
 CurrentTenant = Annotated[Tenant, Depends(get_current_tenant)]
 CurrentTenantConfig = Annotated[TenantConfig, Depends(get_tenant_config)]
 TenantSession = Annotated[AsyncSession, Depends(get_tenant_session)]
-{%- if audit_log %}
-Audit = Annotated[AuditLog, Depends(get_audit_log)]
-{%- endif %}
-{%- if resolution == 'jwt' %}
 Claims = Annotated[Mapping[str, Any], Depends(get_claims)]
-{%- endif %}

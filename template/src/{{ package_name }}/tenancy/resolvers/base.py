@@ -1,45 +1,40 @@
-"""The one interface every resolver implements.
+"""The one interface every resolver implements, and what it returns.
 
 A resolver reads the raw ASGI scope and returns the identifier the request
 *claims*. It does not decide whether the tenant exists: the middleware checks the
 identifier's format and then asks the (cached) store, in one place for every
 resolver, and answers unknown and deleted tenants alike.
+
+Each resolver module also holds its settings (``ResolverSettings``, a part of the
+service's ``Settings``) and ``build_resolver(settings, lookup)``: the service
+imports those two names from the module its answers chose.
 """
 
 from __future__ import annotations
 
-{% if resolution == 'jwt' -%}
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-{%- else -%}
-from dataclasses import dataclass
-from typing import Protocol
-{%- endif %}
 
 from starlette.types import Scope
 
 
 @dataclass(frozen=True, slots=True)
 class Resolution:
-    """What a resolver found: the claimed identifier (not yet validated){% if resolution in ['jwt', 'custom'] %}, and who asked{% endif %}."""
+    """What a resolver found: the claimed identifier (not yet validated), and what else
+    its credential says. A resolver fills in only what it knows."""
 
     identifier: str
-{%- if resolution in ['jwt', 'custom'] %}
-    #: Who is calling, for audit entries: the middleware puts it in ``state["actor"]``.
+    #: Who is calling (a token's ``sub``, an API key's label): audit entries' actor.
     actor: str | None = None
-{%- endif %}
-{%- if resolution == 'jwt' %}
-    #: The verified token's claims: the middleware puts them in ``state["claims"]``.
+    #: A verified token's claims, for the ``Claims`` dependency.
     claims: Mapping[str, Any] = field(default_factory=dict)
-    #: The token's ``iat``: the middleware refuses tokens older than the tenant's identifier.
-    issued_at: float = 0.0
-{%- endif %}
-{%- if resolution == 'path' %}
+    #: When the credential was issued (a token's ``iat``): the middleware refuses a
+    #: credential issued before the tenant took its identifier.
+    issued_at: float | None = None
     #: The part of the path that named the tenant (``/tenants/acme``). The middleware
     #: appends it to ``root_path``, so routes match the rest of the path.
     mount: str = ""
-{%- endif %}
 
 
 class TenantResolver(Protocol):

@@ -14,6 +14,7 @@ connection the server has closed is replaced before use instead of failing it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
@@ -35,6 +36,19 @@ def async_url(url: str | URL) -> URL:
     return parsed
 
 
+@dataclass(frozen=True, slots=True)
+class Connections:
+    """The service's database, as the parts built on it need it."""
+
+    #: The runtime role's engine: every request's session comes from it.
+    engine: AsyncEngine
+    runtime_url: str
+    #: The owner's URL: migrations and provisioning DDL.
+    owner_url: str
+    #: How long a request waits for a connection before it gets 503.
+    pool_timeout: float
+
+
 def runtime_grantee(runtime_url: str | None, owner_url: str | None) -> str | None:
     """The role migrations grant DML to: the runtime role, unless it is the owner."""
     if not runtime_url:
@@ -49,9 +63,9 @@ class PreludeConnection(asyncpg.Connection):  # type: ignore[misc]
 
     SQLAlchemy starts a transaction with a simple-query ``BEGIN``; a statement
     set with ``send_with_next_begin`` travels in that message, so scoping a
-    transaction costs the database no extra round trip (~15% of a small
-    request's time). The statement is sent once, with the next top-level
-    ``BEGIN`` only, and never outlives the transaction it scopes: the tenant
+    transaction costs the database no extra round trip. The statement is sent
+    once, with the next top-level ``BEGIN`` only, and never outlives the
+    transaction it scopes: the tenant
     session clears it when the transaction ends, and the pool on check-in.
     """
 

@@ -1,1 +1,0 @@
-"""Alembic migrations (see tenancy/migrations.py)."""

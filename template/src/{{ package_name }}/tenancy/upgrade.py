@@ -1,0 +1,130 @@
+"""``upgrade_all``: every namespace to head, bounded, resumable and verified.
+
+1. The shared environment first (the tenant registry may gain columns).
+2. Then the tenant environment in every namespace the layout names: ``public``
+   when tenant tables live there (row-level security), and each active or
+   suspended tenant's recorded schema or database, read from the registry. With
+   ``concurrency`` > 1 the namespaces are split into batches handled by worker
+   *processes*: Alembic's ``context`` and ``op`` are process-global, so threads or
+   tasks of one process would trample each other's migrations.
+3. A failing namespace is reported and the run goes on; running again resumes
+   (a namespace at head is a no-op). Each namespace's revision is read back from
+   its own version table, never taken from the runner's word, and the report
+   lists every namespace that is not at head.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+
+from sqlalchemy import text
+
+from .db import create_engine, runtime_grantee
+from .migrations import (
+    PUBLIC,
+    MigrationSource,
+    Namespace,
+    Outcome,
+    head,
+    upgrade_namespaces,
+    upgrade_shared,
+)
+
+BATCH_SIZE = 25
+#: The namespaces ``migrate`` reaches: tenants that may serve requests again.
+_NAMESPACES = text(
+    "SELECT namespace FROM public.tenants"
+    " WHERE namespace IS NOT NULL AND status IN ('active', 'suspended')"
+    " ORDER BY created_at, id"
+)
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class MigrationReport:
+    shared: str | None
+    head: str | None
+    #: namespace name -> revision read back after the run
+    revisions: dict[str, str | None] = field(default_factory=dict)
+    #: namespace name -> error message
+    failed: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def behind(self) -> list[str]:
+        """Namespaces not at head (failed ones included)."""
+        return sorted(
+            {name for name, rev in self.revisions.items() if rev != self.head} | set(self.failed)
+        )
+
+    @property
+    def ok(self) -> bool:
+        return not self.behind
+
+
+def _upgrade_batch(
+    source: MigrationSource, owner_url: str, runtime_role: str | None, namespaces: list[Namespace]
+) -> list[Outcome]:
+    """Runs in a worker process, with its own event loop and Alembic globals."""
+    return asyncio.run(upgrade_namespaces(source, owner_url, namespaces, runtime_role))
+
+
+async def namespaces_of(source: MigrationSource, owner_url: str) -> list[Namespace]:
+    """Where the tenant environment runs, as the layout and the registry say."""
+    found = [PUBLIC] if source.layout.public else []
+    kind = source.layout.kind
+    if kind is None:
+        return found
+    engine = create_engine(owner_url, pool_size=1, max_overflow=0)
+    try:
+        async with engine.connect() as conn:
+            names = await conn.scalars(_NAMESPACES)
+            return [*found, *(Namespace(kind, name) for name in names)]
+    finally:
+        await engine.dispose()
+
+
+async def upgrade_all(
+    source: MigrationSource,
+    owner_url: str,
+    runtime_url: str | None,
+    *,
+    concurrency: int = 1,
+    on_progress: Progress | None = None,
+) -> MigrationReport:
+    """Migrate the shared tables and every tenant namespace; see the module docstring."""
+    runtime_role = runtime_grantee(runtime_url, owner_url)  # None: one role, nothing to grant
+    shared = await upgrade_shared(source, owner_url, runtime_role)
+    report = MigrationReport(shared=shared, head=head(source, "tenant"))
+    namespaces = await namespaces_of(source, owner_url)
+    done = 0
+
+    def record(results: list[Outcome]) -> None:
+        nonlocal done
+        for name, revision, error in results:
+            report.revisions[name] = revision
+            if error is not None:
+                report.failed[name] = error
+        done += len(results)
+        if on_progress:
+            on_progress(done, len(namespaces))
+
+    batches = [namespaces[i : i + BATCH_SIZE] for i in range(0, len(namespaces), BATCH_SIZE)]
+    if concurrency <= 1 or len(batches) <= 1:
+        for batch in batches:
+            record(await upgrade_namespaces(source, owner_url, batch, runtime_role))
+        return report
+    spawn = multiprocessing.get_context("spawn")  # never fork a process running an event loop
+    loop = asyncio.get_running_loop()
+    with ProcessPoolExecutor(max_workers=concurrency, mp_context=spawn) as pool:
+        futures = [
+            loop.run_in_executor(pool, _upgrade_batch, source, owner_url, runtime_role, batch)
+            for batch in batches
+        ]
+        for next_done in asyncio.as_completed(futures):
+            record(await next_done)
+    return report
