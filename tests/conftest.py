@@ -1,7 +1,8 @@
 """Rendering helpers shared by the template's tests.
 
 Every answer a test passes is checked against copier.yml first: Copier ignores
-unknown keys silently, so a misspelt answer would otherwise test the defaults.
+unknown keys silently, so a misspelt answer would otherwise test the defaults; and a
+computed answer (``when: false``) passed as data would describe a project no user gets.
 """
 
 from __future__ import annotations
@@ -26,6 +27,18 @@ QUESTIONS: dict[str, Any] = {
 }
 
 
+def is_computed(spec: dict[str, Any]) -> bool:
+    """A question with ``when: false`` is computed from other answers, never asked."""
+    when = spec.get("when", True)
+    return when is False or (isinstance(when, str) and when.strip() in {"false", "{{ false }}"})
+
+
+#: The questions a user answers (prompted, or passed with ``--data``).
+ASKED = {name: spec for name, spec in QUESTIONS.items() if not is_computed(spec)}
+#: Answers copier.yml derives (``when: false``): ``admin_token``, named predicates...
+COMPUTED = {name: spec for name, spec in QUESTIONS.items() if is_computed(spec)}
+
+
 def choices(question: str) -> list[Any]:
     """The values a question accepts, read from copier.yml (not repeated here)."""
     spec = QUESTIONS[question]
@@ -38,6 +51,8 @@ def choices(question: str) -> list[Any]:
 def render(destination: Path, **answers: Any) -> Path:
     unknown = set(answers) - set(QUESTIONS)
     assert not unknown, f"not questions in copier.yml: {sorted(unknown)}"
+    computed = set(answers) & set(COMPUTED)
+    assert not computed, f"computed from other answers, not passed: {sorted(computed)}"
     run_copy(
         str(ROOT),
         destination,

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import QUESTIONS, ROOT, choices, render, run
+from .conftest import ASKED, ROOT, choices, render, run
 
 DOCS = ROOT / "docs"
 ANSWERS_PAGE = DOCS / "answers.md"
@@ -67,14 +67,12 @@ def test_every_page_is_in_the_nav() -> None:
     assert on_disk == in_nav
 
 
-@pytest.mark.parametrize("name", sorted(QUESTIONS))
+@pytest.mark.parametrize("name", sorted(ASKED))
 def test_answers_page_names_every_question(name: str) -> None:
     assert f"`{name}`" in ANSWERS_PAGE.read_text()
 
 
-@pytest.mark.parametrize(
-    "name", sorted(n for n in QUESTIONS if "choices" in QUESTIONS[n])
-)
+@pytest.mark.parametrize("name", sorted(n for n in ASKED if "choices" in ASKED[n]))
 def test_answers_page_names_every_choice(name: str) -> None:
     page = ANSWERS_PAGE.read_text()
     missing = [value for value in choices(name) if f"`{value}`" not in page]
@@ -198,9 +196,7 @@ def mypy_errors(
 
 
 @pytest.mark.parametrize("snippet", SNIPPETS, ids=lambda s: s.id)
-def test_snippet_type_checks(
-    snippet: Snippet, mypy_errors: Callable[[Snippet], list[str]]
-) -> None:
+def test_snippet_type_checks(snippet: Snippet, mypy_errors: Callable[[Snippet], list[str]]) -> None:
     """The snippet, as a module of a rendered project, passes mypy --strict."""
     errors = mypy_errors(snippet)
     assert not errors, f"{snippet.id} ({snippet.path}):\n" + "\n".join(errors)

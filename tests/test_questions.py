@@ -1,37 +1,72 @@
-"""copier.yml: every question is complete, and validators reject bad answers."""
+"""copier.yml: every question is complete, and validators reject bad answers.
+
+Driven by copier.yml itself: a question removed there removes its cases here. A question
+with ``when: false`` is computed from other answers, not asked (conftest.is_computed).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
-from .conftest import QUESTIONS, render
+from .conftest import ASKED, COMPUTED, choices, render
 
-
-@pytest.mark.parametrize("name", sorted(QUESTIONS))
-def test_every_question_has_type_help_and_default(name: str) -> None:
-    spec = QUESTIONS[name]
-    assert {"type", "help", "default"} <= set(spec), f"{name} lacks type, help or default"
-
-
-@pytest.mark.parametrize(
-    ("answers", "message"),
-    [
+#: Question -> bad answers (with any other answers they need) and what the refusal names.
+BAD_ANSWERS: dict[str, list[tuple[dict[str, Any], str]]] = {
+    "project_name": [
+        ({"project_name": 'Quote " name'}, "project_name"),
+        ({"project_name": "   "}, "project name"),
+    ],
+    "project_slug": [
         ({"project_slug": "Bad Slug"}, "project_slug"),
         ({"project_slug": "1st-service"}, "project_slug"),
+    ],
+    "package_name": [
         ({"package_name": "1abc"}, "package_name"),
         ({"package_name": "my-pkg"}, "package_name"),
         ({"package_name": "fastapi"}, "shadow"),
-        ({"author_email": "not-an-email"}, "author_email"),
-        ({"project_name": "Quote \" name"}, "project_name"),
-        ({"description": "back\\slash"}, "description"),
-        ({"project_name": "   "}, "project name"),
     ],
-    ids=lambda value: str(value)[:30],
-)
+    "description": [({"description": "back\\slash"}, "description")],
+    "author_email": [({"author_email": "not-an-email"}, "author_email")],
+    "isolation": [({"isolation": "shared"}, "isolation")],
+    "tenant_store": [({"tenant_store": "memory", "isolation": "schema"}, "tenant_store=memory")],
+}
+BAD_CASES = [
+    pytest.param(answers, message, id=f"{question}={answers[question]!r}")
+    for question, cases in BAD_ANSWERS.items()
+    if question in ASKED
+    for answers, message in cases
+]
+
+
+@pytest.mark.parametrize("name", sorted(ASKED))
+def test_every_asked_question_has_type_help_and_default(name: str) -> None:
+    assert {"type", "help", "default"} <= set(ASKED[name]), f"{name} lacks type, help or default"
+
+
+@pytest.mark.parametrize("name", sorted(n for n in ASKED if "choices" in ASKED[n]))
+def test_every_default_is_one_of_the_choices(name: str) -> None:
+    assert ASKED[name]["default"] in choices(name)
+
+
+@pytest.mark.parametrize("name", sorted(COMPUTED))
+def test_every_computed_answer_has_type_and_default(name: str) -> None:
+    """Its default is the computation; it offers no choice."""
+    assert {"type", "default"} <= set(COMPUTED[name]), f"{name} lacks type or default"
+    assert "choices" not in COMPUTED[name]
+
+
+@pytest.mark.parametrize("name", sorted(n for n in ASKED if "validator" in ASKED[n]))
+def test_every_validator_has_bad_answers_here(name: str) -> None:
+    assert BAD_ANSWERS.get(name), f"add the answers {name}'s validator refuses to BAD_ANSWERS"
+
+
+@pytest.mark.parametrize(("answers", "message"), BAD_CASES)
 def test_validators_reject_bad_answers(
-    tmp_path: Path, answers: dict[str, str], message: str
+    tmp_path: Path, answers: dict[str, Any], message: str
 ) -> None:
     with pytest.raises(ValueError, match=message):
         render(tmp_path / "out", **answers)
@@ -44,6 +79,15 @@ def test_derived_defaults(tmp_path: Path) -> None:
     assert "project_slug: acme-billing-api" in answers
     assert "package_name: acme_billing_api" in answers
     assert (project / "src" / "acme_billing_api" / "tenancy" / "middleware.py").exists()
+
+
+def test_computed_answers_are_not_recorded(tmp_path: Path) -> None:
+    """``copier update`` recomputes them from the recorded answers (a recorded one would be
+    replayed, stale, after an answer it derives from changed)."""
+    project = render(tmp_path / "p", isolation="schema")
+    recorded = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert recorded["isolation"] == "schema"
+    assert sorted(set(recorded) & set(COMPUTED)) == []
 
 
 def test_admin_token_is_generated_and_not_recorded(tmp_path: Path) -> None:

@@ -1,156 +1,379 @@
-"""Render every supported combination; then lint, type-check and test what it generates."""
+"""Every combination renders what its answers ask for, and nothing else; a few run their own checks.
+
+Tables drive the tests: ``COMBINATIONS`` (answers by id, built from copier.yml's choices),
+``EXPECTED`` (generated path -> does it exist for these answers), ``CONTENT`` (generated text
+-> does it hold this string for these answers) and ``OWN_CHECKS`` (the combinations whose
+generated project runs its own ruff, mypy --strict and pytest). Each combination is rendered
+once per session; every check is a test of its own, named after the file and the combination,
+so that one failure hides no other.
+"""
 
 from __future__ import annotations
 
+import fnmatch
 import itertools
-import sys
 import re
+import shutil
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from .conftest import choices, render, run
+from .conftest import QUESTIONS, choices, render, run
+
+Answers = dict[str, Any]
+Predicate = Callable[[Answers], bool]
 
 STRATEGIES = ("isolation", "resolution", "tenant_store")
-#: A setting each resolver needs: present in .env.example only when it is chosen.
-RESOLVER_SETTINGS = {
-    "header": "TENANT_HEADER=",
-    "subdomain": "TENANT_BASE_DOMAIN=",
-    "path": "TENANT_PATH_PREFIX=",
-    "jwt": "TENANT_JWT_ALGORITHM=",
+FEATURES = ("rate_limiting", "audit_log")
+#: copier.yml's defaults for the answers the tables vary.
+DEFAULTS: Answers = {name: QUESTIONS[name]["default"] for name in (*STRATEGIES, *FEATURES)}
+#: The package directory of every render (the default project_slug's package).
+PKG = "src/my_saas_service"
+
+
+# --- the combinations ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Answers copier.yml's validators refuse together, and what the refusal must name."""
+
+    #: The questions the rule is about (the refused cases vary these, the rest stay default).
+    questions: tuple[str, ...]
+    applies: Predicate
+    message: str
+
+
+REFUSALS = (
+    Refusal(
+        ("isolation", "tenant_store"),
+        lambda a: a["tenant_store"] == "memory" and a["isolation"] != "rls",
+        "tenant_store=memory",
+    ),
+)
+
+
+def combination_id(answers: Answers) -> str:
+    """``isolation-resolution-store``, then ``no_<feature>`` for each feature turned off."""
+    off = [f"no_{feature}" for feature in FEATURES if not answers[feature]]
+    return "-".join([*(str(answers[q]) for q in STRATEGIES), *off])
+
+
+def _answers(combination: str) -> Answers:
+    """The answers a combination id stands for (the inverse of ``combination_id``)."""
+    values = combination.split("-")
+    answers: Answers = dict(zip(STRATEGIES, values, strict=False))
+    answers |= {feature: f"no_{feature}" not in values for feature in FEATURES}
+    assert combination_id(answers) == combination, f"not a combination id: {combination}"
+    for question in STRATEGIES:
+        assert answers[question] in choices(question), f"{combination}: {question}?"
+    return answers
+
+
+def _refused(answers: Answers) -> bool:
+    return any(refusal.applies(answers) for refusal in REFUSALS)
+
+
+def _product(questions: tuple[str, ...], base: Answers) -> Iterator[Answers]:
+    for values in itertools.product(*(choices(q) for q in questions)):
+        yield {**base, **dict(zip(questions, values, strict=True))}
+
+
+#: The combination with the most parts: every hybrid module, a JWT dependency, the Redis store.
+HEAVIEST = "hybrid-jwt-redis"
+#: Combinations whose generated project runs its own ruff, mypy --strict and pytest on real
+#: PostgreSQL and Redis (about a minute each), with what each is there for. Together they
+#: take every answer value at least once and each feature off, alone and together; they
+#: differ from each other in several answers at once, so that interactions get tried too.
+OWN_CHECKS: dict[str, str] = {
+    "rls-header-sqlalchemy": "the defaults: what `copier copy` gives without answers",
+    "schema-header-sqlalchemy-no_rate_limiting": "schemas behind the default resolver",
+    "schema-subdomain-redis": "audit policies without RLS; the Redis store over schemas",
+    "database-path-sqlalchemy-no_audit_log": "database engines; no policies module at all",
+    "rls-custom-memory-no_rate_limiting-no_audit_log": "the smallest project: no durable store",
+    HEAVIEST: "the heaviest: every hybrid module, JWT, the Redis store, every feature",
+}
+
+
+def _combinations() -> dict[str, Answers]:
+    """Every strategy triple with every feature on, every feature set with the strategies'
+    defaults, and the ``OWN_CHECKS``; minus what copier.yml refuses."""
+    combos = list(_product(STRATEGIES, dict.fromkeys(FEATURES, True)))
+    combos += _product(FEATURES, DEFAULTS)
+    combos += [_answers(combination) for combination in OWN_CHECKS]
+    return {combination_id(a): a for a in combos if not _refused(a)}
+
+
+#: Combination id -> answers: "hybrid-jwt-redis", "rls-header-sqlalchemy-no_audit_log"...
+COMBINATIONS = _combinations()
+#: Combinations copier.yml refuses, by id: each rule's questions varied, the rest default.
+REFUSED = {
+    combination_id(a): a
+    for refusal in REFUSALS
+    for a in _product(refusal.questions, DEFAULTS)
+    if refusal.applies(a)
+}
+
+
+# --- what each combination renders ----------------------------------------------------------
+
+
+def always(_: Answers) -> bool:
+    return True
+
+
+def when(question: str, *values: object) -> Predicate:
+    """True when the answer to ``question`` is one of ``values``."""
+    return lambda a: a[question] in values
+
+
+def unless(question: str, *values: object) -> Predicate:
+    return lambda a: a[question] not in values
+
+
+def on(feature: str) -> Predicate:
+    return lambda a: bool(a[feature])
+
+
+uses_rls = when("isolation", "rls", "hybrid")
+uses_schemas = when("isolation", "schema", "hybrid")
+durable_store = unless("tenant_store", "memory")
+
+#: Generated path -> whether it exists for the answers. Every file whose presence depends on
+#: the answers is listed (checked below), and so is every file of a strategy directory.
+EXPECTED: dict[str, Predicate] = {
+    # One resolver module, named after its answer, and its tests.
+    f"{PKG}/tenancy/resolvers/__init__.py": always,
+    f"{PKG}/tenancy/resolvers/base.py": always,
+    **{f"{PKG}/tenancy/resolvers/{v}.py": when("resolution", v) for v in choices("resolution")},
+    **{f"tests/test_resolution_{v}.py": when("resolution", v) for v in choices("resolution")},
+    # Isolation: hybrid routes between rls and schema, so it carries both.
+    f"{PKG}/tenancy/isolation/__init__.py": always,
+    f"{PKG}/tenancy/isolation/base.py": always,
+    f"{PKG}/tenancy/isolation/session.py": always,
+    f"{PKG}/tenancy/isolation/rls.py": uses_rls,
+    f"{PKG}/tenancy/isolation/schema.py": uses_schemas,
+    f"{PKG}/tenancy/isolation/database.py": when("isolation", "database"),
+    f"{PKG}/tenancy/isolation/hybrid.py": when("isolation", "hybrid"),
+    f"{PKG}/tenancy/namespaces.py": unless("isolation", "rls"),
+    f"{PKG}/tenancy/policies.py": lambda a: uses_rls(a) or a["audit_log"],
+    "tests/test_isolation_rls.py": uses_rls,
+    "tests/test_isolation_schema.py": uses_schemas,
+    "tests/test_isolation_database.py": when("isolation", "database"),
+    "tests/test_isolation_hybrid.py": when("isolation", "hybrid"),
+    "tests/test_namespaces.py": unless("isolation", "rls"),
+    # Stores: the Redis store is a cache in front of the SQLAlchemy one.
+    f"{PKG}/tenancy/stores/__init__.py": always,
+    f"{PKG}/tenancy/stores/base.py": always,
+    f"{PKG}/tenancy/stores/sqlalchemy.py": durable_store,
+    f"{PKG}/tenancy/stores/redis.py": when("tenant_store", "redis"),
+    f"{PKG}/tenancy/stores/memory.py": when("tenant_store", "memory"),
+    f"{PKG}/cli/tenants.py": durable_store,
+    "tests/test_purge.py": durable_store,
+    "tests/test_races.py": durable_store,
+    "tests/test_redis.py": durable_store,
+    # Features.
+    f"{PKG}/tenancy/ratelimit.py": on("rate_limiting"),
+    "tests/test_ratelimit.py": on("rate_limiting"),
+    f"{PKG}/tenancy/audit.py": on("audit_log"),
+    f"{PKG}/api/audit.py": on("audit_log"),
+    "tests/test_audit.py": on("audit_log"),
+    # Every project checks its own settings against .env.example.
+    "tests/test_settings.py": always,
+}
+#: Strategy directories hold only files listed in EXPECTED (no stray implementation).
+STRATEGY_FILES = (
+    f"{PKG}/tenancy/resolvers/*",
+    f"{PKG}/tenancy/isolation/*",
+    f"{PKG}/tenancy/stores/*",
+    "tests/test_resolution_*",
+    "tests/test_isolation_*",
+)
+#: (generated path or glob, text) -> whether the text is in it for the answers.
+CONTENT: dict[tuple[str, str], Predicate] = {
+    # REDIS_URL serves cache invalidation, rate limits and the Redis store alike.
+    ("pyproject.toml", '"redis>='): always,
+    ("pyproject.toml", '"pyjwt'): when("resolution", "jwt"),
+    # fnmatch's "*" crosses "/": every module of the package.
+    (f"{PKG}/*.py", "import jwt"): when("resolution", "jwt"),
+    # Each resolver's settings appear in .env.example only when it is chosen.
+    (".env.example", "\nTENANT_HEADER="): when("resolution", "header"),
+    (".env.example", "\nTENANT_BASE_DOMAIN="): when("resolution", "subdomain"),
+    (".env.example", "\nTENANT_PATH_PREFIX="): when("resolution", "path"),
+    (".env.example", "\nTENANT_JWT_ALGORITHM="): when("resolution", "jwt"),
+    (".env.example", "\nTENANT_CONNECTION_BUDGET="): when("isolation", "database"),
+    (".env.example", "\nTENANT_REDIS_TTL_SECONDS="): when("tenant_store", "redis"),
+    (".env.example", "\nRATE_LIMIT_REQUESTS="): on("rate_limiting"),
 }
 JINJA_LEFTOVER = re.compile(r"\{\{ |\{%|%\}")
 
 
-def _try(tmp: Path, **answers: Any) -> bool:
-    try:
-        render(tmp, **answers)
-    except ValueError as exc:
-        assert "not available in this release" in str(exc), exc
-        return False
-    return True
+@dataclass(frozen=True)
+class Render:
+    path: Path
+
+    @cached_property
+    def files(self) -> frozenset[str]:
+        return frozenset(
+            str(p.relative_to(self.path))
+            for p in self.path.rglob("*")
+            if p.is_file() and ".git" not in p.parts
+        )
+
+    @cached_property
+    def texts(self) -> dict[str, str]:
+        """Every file that is text (UTF-8), by path."""
+        texts = {}
+        for name in self.files:
+            try:
+                texts[name] = (self.path / name).read_text()
+            except UnicodeDecodeError:
+                continue
+        return texts
+
+    def text(self, pattern: str) -> str:
+        return "\n".join(self.texts[n] for n in sorted(self.texts) if fnmatch.fnmatch(n, pattern))
 
 
-def _available(question: str, tmp: Path) -> list[str]:
-    return [value for value in choices(question) if _try(tmp / f"{question}-{value}", **{question: value})]
+@pytest.fixture(scope="session")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Render]:
+    """Each supported combination rendered once per session (about a second each)."""
+    root = tmp_path_factory.mktemp("renders")
+    renders: dict[str, Render | Exception] = {}
+
+    def get(combination: str) -> Render:
+        if combination not in renders:
+            answers = COMBINATIONS[combination]
+            try:
+                renders[combination] = Render(render(root / combination, **answers))
+            except Exception as exc:  # rendered once, reported by every test that needs it
+                renders[combination] = exc
+        found = renders[combination]
+        if isinstance(found, Exception):
+            pytest.fail(f"{combination} does not render: {found!r}")
+        return found
+
+    return get
 
 
-@pytest.fixture(scope="module")
-def available(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
-    tmp = tmp_path_factory.mktemp("probe")
-    return {question: _available(question, tmp) for question in STRATEGIES}
+def _ids(value: object) -> str:
+    return "|".join(value) if isinstance(value, tuple) else str(value)
 
 
-def test_unavailable_strategies_are_refused_clearly(available: dict[str, list[str]]) -> None:
-    """Each strategy question has at least its default working; others fail loudly."""
-    for question in STRATEGIES:
-        assert available[question], question
-
-
-FEATURES = list(itertools.product(choices("rate_limiting"), choices("audit_log")))
-
-
-def _combos(available: dict[str, list[str]]) -> list[dict[str, Any]]:
-    """Every available strategy triple with all features on, then every feature
-    pair with the defaults. ``tenant_store=memory`` pairs with ``rls`` only."""
-    combos = [
-        {"isolation": i, "resolution": r, "tenant_store": t, "rate_limiting": True, "audit_log": True}
-        for i, r, t in itertools.product(*(available[q] for q in STRATEGIES))
-        if not (t == "memory" and i != "rls")
-    ]
-    combos += [
-        {**DEFAULTS, "rate_limiting": rl, "audit_log": audit}
-        for rl, audit in FEATURES
-        if not (rl and audit)
-    ]
-    return combos
-
-
-def _files(project: Path) -> set[str]:
-    return {
-        str(path.relative_to(project))
-        for path in project.rglob("*")
-        if path.is_file() and ".git" not in path.parts
-    }
-
-
-def test_render_only_what_was_chosen(tmp_path: Path, available: dict[str, list[str]]) -> None:
-    for index, answers in enumerate(_combos(available)):
-        project = render(tmp_path / str(index), **answers)
-        files = _files(project)
-        for name in files:
-            if name.endswith((".py", ".toml", ".md", ".ini", ".example", ".yml", ".cfg")):
-                text = (project / name).read_text()
-                assert not JINJA_LEFTOVER.search(text.replace("${", "")), f"Jinja left in {name}"
-        package = project / "src" / "my_saas_service"
-        tenancy = package / "tenancy"
-        assert (tenancy / "ratelimit.py").exists() == answers["rate_limiting"], answers
-        assert (tenancy / "audit.py").exists() == answers["audit_log"], answers
-        assert (project / "tests" / "test_ratelimit.py").exists() == answers["rate_limiting"]
-        assert (project / "tests" / "test_audit.py").exists() == answers["audit_log"]
-        pyproject = (project / "pyproject.toml").read_text()
-        assert '"redis>=' in pyproject  # REDIS_URL: cache invalidation, rate limits, store
-        resolution = answers["resolution"]
-        resolvers = {p.stem for p in (tenancy / "resolvers").glob("*.py")}
-        assert resolvers == {"__init__", "base", resolution}
-        resolver_tests = {p.stem for p in (project / "tests").glob("test_resolution_*.py")}
-        assert resolver_tests == {f"test_resolution_{resolution}"}
-        assert ('"pyjwt' in pyproject) == (resolution == "jwt"), answers
-        env_example = (project / ".env.example").read_text()
-        for value, setting in RESOLVER_SETTINGS.items():
-            assert (setting in env_example) == (value == resolution), (setting, answers)
-        isolation = {p.stem for p in (tenancy / "isolation").glob("*.py")}
-        chosen = {"hybrid", "rls", "schema"} if answers["isolation"] == "hybrid" else {answers["isolation"]}
-        assert isolation == {"__init__", "base", "session", *chosen}
-        assert (tenancy / "namespaces.py").exists() == (answers["isolation"] != "rls")
-        stores = {p.stem for p in (tenancy / "stores").glob("*.py")}
-        store = answers["tenant_store"]
-        durable = set() if store == "memory" else {"sqlalchemy"}
-        assert stores == {"__init__", "base", *durable, store}, answers
-        source = "\n".join(p.read_text() for p in package.rglob("*.py"))
-        assert ("import jwt" in source) == (answers["resolution"] == "jwt"), answers
-        for name in ("docker-compose.yml", ".github/workflows/ci.yml"):
-            assert isinstance(yaml.safe_load((project / name).read_text()), dict), name
-        # Every combination is lint- and format-clean (types and tests: see below).
-        run([sys.executable, "-m", "ruff", "check", "--quiet", "."], project)
-        run([sys.executable, "-m", "ruff", "format", "--check", "--quiet", "."], project)
-
-
-DEFAULTS = {"isolation": "rls", "resolution": "header", "tenant_store": "sqlalchemy"}
-
-
-def _cases() -> list[dict[str, Any]]:
-    """Every strategy value with the other defaults, and every feature-flag pair."""
-    cases = [{question: value} for question in STRATEGIES for value in choices(question)]
-    cases += [{"rate_limiting": rl, "audit_log": audit} for rl, audit in FEATURES]
-    unique: dict[str, dict[str, Any]] = {}
-    for case in cases:
-        unique.setdefault(_case_id(case), case)
-    return list(unique.values())
-
-
-def _case_id(case: dict[str, Any]) -> str:
-    full = {**DEFAULTS, "rate_limiting": True, "audit_log": True, **case}
-    changed = {k: v for k, v in full.items() if DEFAULTS.get(k, True) != v}
-    return "-".join(f"{k}={v}" for k, v in sorted(changed.items())) or "defaults"
-
-
-@pytest.mark.parametrize("case", _cases(), ids=_case_id)
-def test_generated_project_passes_its_own_checks(
-    tmp_path: Path, uv: str, shared_env: Path, case: dict[str, Any]
+@pytest.mark.parametrize("combination", COMBINATIONS)
+@pytest.mark.parametrize("path", EXPECTED)
+def test_file_exists_when_its_answers_ask(
+    rendered: Callable[[str], Render], path: str, combination: str
 ) -> None:
-    """The generated project's lint, format, types and tests, on real PostgreSQL.
+    expected = EXPECTED[path](COMBINATIONS[combination])
+    assert (path in rendered(combination).files) == expected, (
+        f"{path} should {'' if expected else 'not '}be rendered for {combination}"
+    )
 
-    A strategy value not implemented yet must be refused with a clear message
-    instead (checked here, not skipped).
-    """
-    if not _try(tmp_path / "service", **case):
-        return
+
+@pytest.mark.parametrize("combination", COMBINATIONS)
+@pytest.mark.parametrize(("path", "needle"), CONTENT, ids=_ids)
+def test_text_is_rendered_when_its_answers_ask(
+    rendered: Callable[[str], Render], path: str, needle: str, combination: str
+) -> None:
+    text = rendered(combination).text(path)
+    assert text, f"nothing matches {path}"
+    expected = CONTENT[path, needle](COMBINATIONS[combination])
+    assert (needle in text) == expected, (
+        f"{needle.strip()!r} should {'' if expected else 'not '}be in {path} for {combination}"
+    )
+
+
+@pytest.mark.parametrize("combination", COMBINATIONS)
+def test_strategy_directories_hold_only_listed_files(
+    rendered: Callable[[str], Render], combination: str
+) -> None:
+    stray = sorted(
+        name
+        for name in rendered(combination).files
+        if any(fnmatch.fnmatch(name, pattern) for pattern in STRATEGY_FILES)
+        and name not in EXPECTED
+    )
+    assert not stray, f"not in EXPECTED: {stray}"
+
+
+def test_every_conditional_file_is_in_the_table(rendered: Callable[[str], Render]) -> None:
+    """A file some combinations render and others do not must have an EXPECTED entry; an
+    entry no combination renders is stale."""
+    file_sets = [rendered(combination).files for combination in COMBINATIONS]
+    everywhere, anywhere = frozenset.intersection(*file_sets), frozenset.union(*file_sets)
+    unlisted, stale = anywhere - everywhere - set(EXPECTED), set(EXPECTED) - anywhere
+    assert (sorted(unlisted), sorted(stale)) == ([], [])
+
+
+@pytest.mark.parametrize("combination", COMBINATIONS)
+def test_no_jinja_left(rendered: Callable[[str], Render], combination: str) -> None:
+    texts = rendered(combination).texts
+    # "${" opens shell and GitHub Actions expressions, not Jinja.
+    left = sorted(n for n, text in texts.items() if JINJA_LEFTOVER.search(text.replace("${", "")))
+    assert not left, f"Jinja left in {left}"
+
+
+@pytest.mark.parametrize("combination", COMBINATIONS)
+def test_yaml_files_parse(rendered: Callable[[str], Render], combination: str) -> None:
+    project = rendered(combination)
+    names = sorted(n for n in project.files if n.endswith((".yml", ".yaml")))
+    assert {"docker-compose.yml", ".github/workflows/ci.yml"} <= set(names)
+    for name in names:
+        assert isinstance(yaml.safe_load(project.texts[name]), dict), name
+
+
+@pytest.mark.parametrize("combination", COMBINATIONS)
+def test_lint_and_format_clean(rendered: Callable[[str], Render], combination: str) -> None:
+    """ruff check and ruff format, with the generated pyproject.toml's rules (types and tests:
+    test_generated_project_passes_its_own_checks)."""
+    project = rendered(combination).path
+    run([sys.executable, "-m", "ruff", "check", "--quiet", "--no-cache", "."], project)
+    run([sys.executable, "-m", "ruff", "format", "--check", "--quiet", "--no-cache", "."], project)
+
+
+@pytest.mark.parametrize("combination", REFUSED)
+def test_unsupported_combinations_are_refused_clearly(tmp_path: Path, combination: str) -> None:
+    answers = REFUSED[combination]
+    (message, *_) = [refusal.message for refusal in REFUSALS if refusal.applies(answers)]
+    with pytest.raises(ValueError, match=re.escape(message)):
+        render(tmp_path / "out", **answers)
+    assert not (tmp_path / "out" / "pyproject.toml").exists()
+
+
+# --- the generated projects' own checks -----------------------------------------------------
+
+
+def test_own_checks_take_every_answer_value_and_the_heaviest(
+    rendered: Callable[[str], Render],
+) -> None:
+    taken = [COMBINATIONS[combination] for combination in OWN_CHECKS]
+    for question in (*STRATEGIES, *FEATURES):
+        missing = set(choices(question)) - {answers[question] for answers in taken}
+        assert not missing, f"no generated project runs its checks with {question}={missing}"
+    most = max(len(rendered(combination).files) for combination in COMBINATIONS)
+    assert len(rendered(HEAVIEST).files) == most, f"{HEAVIEST} is not the heaviest"
+
+
+@pytest.mark.parametrize("combination", OWN_CHECKS)
+def test_generated_project_passes_its_own_checks(
+    rendered: Callable[[str], Render],
+    tmp_path: Path,
+    uv: str,
+    shared_env: Path,
+    combination: str,
+) -> None:
+    """The generated project's lint, format, types (src and tests) and tests, on real
+    PostgreSQL and Redis, as its CI runs them."""
     project = tmp_path / "service"
-    env = {"UV_PROJECT_ENVIRONMENT": str(shared_env)}
-    run([uv, "sync", "--quiet"], project, env)
+    shutil.copytree(rendered(combination).path, project)
+    run([uv, "sync", "--quiet"], project, {"UV_PROJECT_ENVIRONMENT": str(shared_env)})
     bin_dir = shared_env / "bin"
     run([str(bin_dir / "ruff"), "check", "."], project)
     run([str(bin_dir / "ruff"), "format", "--check", "."], project)
@@ -162,3 +385,25 @@ def test_generated_project_passes_its_own_checks(
     output = run([str(bin_dir / "pytest"), *pytest_args], project)
     summary = output.strip().splitlines()[-1]
     assert " passed" in summary and "failed" not in summary and "skipped" not in summary, summary
+
+
+#: An import that leaves ``tenancy/``: relative past its root, or absolute into the package.
+_UPWARD = re.compile(r"^\s*from\s+(\.+)([\w.]*)\s+import|^\s*(?:from|import)\s+my_saas_service\.(\w+)", re.M)
+
+
+@pytest.mark.parametrize("combination", COMBINATIONS)
+def test_tenancy_imports_nothing_of_the_app(
+    rendered: Callable[[str], Render], combination: str
+) -> None:
+    """The vendored package is self-contained: the app imports tenancy/, never the reverse, so
+    that tenancy/ can be read, tested and updated on its own."""
+    upward = []
+    for name, text in rendered(combination).texts.items():
+        if not (name.startswith(f"{PKG}/tenancy/") and name.endswith(".py")):
+            continue
+        depth = name.count("/") - PKG.count("/") - 1  # tenancy/x.py: 1, tenancy/a/x.py: 2
+        for match in _UPWARD.finditer(text):
+            dots, _, absolute = match.groups()
+            if (dots and len(dots) > depth) or (absolute and absolute != "tenancy"):
+                upward.append(f"{name}: {match.group(0).strip()}")
+    assert upward == []

@@ -92,9 +92,11 @@ def test_user_edits_survive_and_upstream_fix_lands(
     middleware = package / "tenancy" / "middleware.py"
     notes = package / "api" / "notes.py"
     middleware.write_text(middleware.read_text() + "\n# our gateway adds X-Org too\n")
-    notes.write_text(notes.read_text().replace(
-        "The example tenant-scoped resource.", "Notes: our first resource, edited by us."
-    ))
+    notes.write_text(
+        notes.read_text().replace(
+            "The example tenant-scoped resource.", "Notes: our first resource, edited by us."
+        )
+    )
     (project / ".env").write_text("ADMIN_TOKEN=our-own-secret-token\n")
     _commit_all(project, "our edits")
 

@@ -28,7 +28,6 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 
 from starlette.datastructures import MutableHeaders
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .cache import TenantLookup
@@ -102,11 +101,7 @@ class TenancyMiddleware:
             tenant = await self._tenant_for(resolution, scope)
             headers = await self.admission(tenant) if self.admission else {}
         except Exception as exc:
-            error = _answerable(exc)
-            response = JSONResponse(
-                {"detail": error.detail}, status_code=error.status_code, headers=error.headers
-            )
-            await response(scope, receive, send)
+            await _answerable(exc).response()(scope, receive, send)
             return
         if headers:
             send = _with_headers(send, headers)

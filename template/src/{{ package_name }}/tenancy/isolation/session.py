@@ -50,7 +50,7 @@ class TransactionScope:
     search_path: str | None = None
 
 
-class TenantSession(Session):
+class ScopedSession(Session):
     """A Session whose transactions are scoped by ``info['tenant_scope']``."""
 
 
@@ -78,7 +78,7 @@ def _driver(connection: Connection) -> PreludeConnection | None:
     return as_prelude_connection(connection.connection.driver_connection)
 
 
-@event.listens_for(TenantSession, "after_begin")
+@event.listens_for(ScopedSession, "after_begin")
 def _scope_transaction(
     session: Session, transaction: SessionTransaction, connection: Connection
 ) -> None:
@@ -94,7 +94,7 @@ def _scope_transaction(
     connection.execute(text(_scope_statement(scope)))
 
 
-@event.listens_for(TenantSession, "after_transaction_end")
+@event.listens_for(ScopedSession, "after_transaction_end")
 def _forget_scope(session: Session, transaction: SessionTransaction) -> None:
     """Drop a scope that no statement carried (a transaction that ran no SQL)."""
     if transaction.parent is not None:
@@ -115,7 +115,7 @@ class TenantSessions:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._factory = async_sessionmaker(
-            engine, sync_session_class=TenantSession, expire_on_commit=False
+            engine, sync_session_class=ScopedSession, expire_on_commit=False
         )
 
     def __call__(self, scope: TransactionScope) -> AsyncSession:
