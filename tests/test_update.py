@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 from copier import run_copy, run_update
+from copier.errors import UnsafeTemplateError
 
-from .conftest import ROOT, run
+from .conftest import ROOT, render, run
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "t",
@@ -159,3 +160,85 @@ def test_a_conflicting_edit_is_marked_inline(template: Path, tmp_path: Path) -> 
     assert "<<<<<<< " in text and ">>>>>>> " in text
     assert "(ours) Misses are cached too" in text
     assert UPSTREAM_NEW in text
+
+
+# --- 0.1.0 moved three modules: the migration carries the user's edits -----------------------
+
+#: The last commit before 0.1.0 moved db.py, validation.py and tenancy/models.py.
+BEFORE_0_1_0 = "407a0f3"
+OUR_DB_EDIT = "\n\ndef our_helper() -> str:\n    return 'ours'\n"
+OUR_MODEL_EDIT = ("    version: int\n", "    version: int\n    #: ours: why we keep the version\n")
+
+
+@pytest.fixture(scope="module")
+def history(template: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A template repo whose history has the layout before 0.1.0, then 0.1.0 (untagged
+    first commit: projects made before the first release recorded a bare commit)."""
+    repo = tmp_path_factory.mktemp("template-history")
+    git(repo, "init", "-q")
+    archive = subprocess.run(
+        ["git", "archive", BEFORE_0_1_0], cwd=ROOT, capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(repo)], input=archive, check=True)
+    _commit_all(repo, "before 0.1.0")
+    before = git(repo, "rev-parse", "HEAD").strip()
+    for path in repo.iterdir():
+        if path.name != ".git":
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    shutil.copytree(template, repo, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".git"))
+    _commit_all(repo, "0.1.0")
+    git(repo, "tag", "v0.1.0")
+    return repo, before
+
+
+def test_edits_of_moved_modules_follow_them_to_0_1_0(
+    history: tuple[Path, str],
+    tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
+    uv: str,
+    shared_env: Path,
+) -> None:
+    repo, before = history
+    project = tmp_path / "svc"
+    run_copy(str(repo), project, defaults=True, vcs_ref=before, quiet=True)
+    git(project, "init", "-q")
+    _commit_all(project, "generated before 0.1.0")
+    package = project / "src" / "my_saas_service"
+    (package / "db.py").write_text((package / "db.py").read_text() + OUR_DB_EDIT)
+    models = package / "tenancy" / "models.py"
+    models.write_text(models.read_text().replace(*OUR_MODEL_EDIT, 1))
+    ours = package / "api" / "ours.py"
+    ours.write_text("from ..db import quote_identifier\n\nNAME = quote_identifier('x')\n")
+    _commit_all(project, "our edits")
+    committed = git(project, "rev-parse", "HEAD")
+
+    # Copier runs a template's migrations only when trusted: without, nothing changes.
+    with pytest.raises(UnsafeTemplateError):
+        run_update(project, defaults=True, overwrite=True, vcs_ref="v0.1.0", quiet=True)
+    assert git(project, "status", "--porcelain") == ""
+    assert git(project, "rev-parse", "HEAD") == committed
+
+    capfd.readouterr()
+    run_update(project, defaults=True, overwrite=True, vcs_ref="v0.1.0", quiet=True, unsafe=True)
+    printed = capfd.readouterr().out
+
+    assert _conflicts(project) == []
+    for old in ("db.py", "validation.py", "tenancy/models.py"):
+        assert not (package / old).exists(), old
+    db = (package / "tenancy" / "db.py").read_text()
+    assert OUR_DB_EDIT in db and "class Connections" in db  # ours and upstream's
+    tenant = (package / "tenancy" / "tenant.py").read_text()
+    assert OUR_MODEL_EDIT[1] in tenant and "class TenantStatus" in tenant
+    upstream = render(tmp_path / "upstream")
+    assert (package / "tenancy" / "validation.py").read_text() == (
+        upstream / "src" / "my_saas_service" / "tenancy" / "validation.py"
+    ).read_text()
+    assert "Moved your edits: src/my_saas_service/tenancy/db.py" in printed
+    assert "Moved your edits: src/my_saas_service/tenancy/tenant.py" in printed
+    assert "src/my_saas_service/api/ours.py:1: from ..db import quote_identifier" in printed
+
+    # Following the message: the project checks clean.
+    ours.write_text(ours.read_text().replace("from ..db", "from ..tenancy.db"))
+    run([uv, "sync", "--quiet"], project, {"UV_PROJECT_ENVIRONMENT": str(shared_env)})
+    run([str(shared_env / "bin" / "ruff"), "check", "--quiet", "src"], project)
+    run([str(shared_env / "bin" / "mypy"), "src"], project)
