@@ -200,6 +200,10 @@ CONTENT: dict[tuple[str, str], Predicate] = {
     # REDIS_URL serves cache invalidation, rate limits and the Redis store alike.
     ("pyproject.toml", '"redis>='): always,
     ("pyproject.toml", '"pyjwt'): when("resolution", "jwt"),
+    # The tests name tenants the resolver's way: one helper module per answer.
+    ("tests/utils/resolution.py", "def as_tenant("): always,
+    ("tests/utils/resolution.py", '"tenant_jwt_secret"'): when("resolution", "jwt"),
+    ("tests/utils/resolution.py", '{"request": [_tenant_into_path]}'): when("resolution", "path"),
     # fnmatch's "*" crosses "/": every module of the package.
     (f"{PKG}/*.py", "import jwt"): when("resolution", "jwt"),
     # Each resolver's settings appear in .env.example only when it is chosen.
@@ -388,7 +392,9 @@ def test_generated_project_passes_its_own_checks(
 
 
 #: An import that leaves ``tenancy/``: relative past its root, or absolute into the package.
-_UPWARD = re.compile(r"^\s*from\s+(\.+)([\w.]*)\s+import|^\s*(?:from|import)\s+my_saas_service\.(\w+)", re.M)
+_UPWARD = re.compile(
+    r"^\s*from\s+(\.+)([\w.]*)\s+import|^\s*(?:from|import)\s+my_saas_service\.(\w+)", re.M
+)
 
 
 @pytest.mark.parametrize("combination", COMBINATIONS)

@@ -154,8 +154,8 @@ class StrictJsonRoute(APIRoute):
     """A route whose JSON body refuses ``NaN`` and ``Infinity`` (422, like any invalid JSON).
 
     Python's ``json.loads``, which FastAPI uses, accepts them. Every router of the
-    service is built with ``APIRouter(route_class=StrictJsonRoute)``; routes without
-    a body run exactly as before (no extra work per request).
+    service is built with ``APIRouter(route_class=StrictJsonRoute)``; a route without
+    a body is left as FastAPI builds it (no extra work per request).
     """
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:

@@ -13,7 +13,7 @@ plain one. Until that ``BEGIN`` is sent the statement waits on the connection,
 which this session holds; it is dropped when the session's transaction ends
 and again when any connection goes back to the pool, so it can never scope a
 transaction of anyone else. Connections of other drivers get the statement as
-a query of its own, as before.
+a query of its own.
 
 A session without a scope sets nothing: with row-level security that matches no
 rows (fail closed); with schema isolation the default ``search_path`` holds no

@@ -1,0 +1,1 @@
+"""Helpers the tests share; ``resolution.py`` is how a test names a tenant (one per answer)."""
