@@ -649,14 +649,12 @@ async def resolution_microbench(service: Service, quick: bool) -> dict[str, floa
     """Microseconds per request on a cache hit: resolver + cached store; the whole middleware."""
     package = service.package
     settings_module = importlib.import_module(f"{package}.settings")
-    parts = importlib.import_module(f"{package}.parts")
-    db = importlib.import_module(f"{package}.db")
     middleware = importlib.import_module(f"{package}.tenancy.middleware")
-    cache = importlib.import_module(f"{package}.tenancy.cache")
+    # The service's parts, as its create_app() builds them; no Redis: only the in-process
+    # cache is on the measured path either way.
     settings = settings_module.Settings(database_url=service.runtime, redis_url=None)
-    engine = db.create_engine(settings.database_url)
-    store, _ = parts.make_store(settings, engine, None)
-    resolver = parts.make_resolver(settings)
+    parts = importlib.import_module(f"{package}.parts").build_parts(settings)
+    resolver, lookup = parts.resolver, parts.lookup
     scope = {
         "type": "http",
         "path": "/api/notes",
@@ -671,13 +669,16 @@ async def resolution_microbench(service: Service, quick: bool) -> dict[str, floa
     async def endpoint(scope: Any, receive: Any, send: Any) -> None:
         return None
 
-    lookup = cache.TenantLookup(store, cache.LookupBudget(0))
     app = middleware.TenancyMiddleware(
-        endpoint, resolver=resolver, lookup=lookup, excluded_paths=settings.tenancy_excluded_paths
+        endpoint,
+        resolver=resolver,
+        lookup=lookup,
+        excluded_paths=[*settings.tenancy_excluded_paths, *parts.hooks.excluded_paths],
+        admission=parts.admission,
     )
     n = 20_000 if quick else 200_000
     try:
-        await store.get_by_identifier("t00001")  # load the cache
+        await parts.store.get_by_identifier("t00001")  # load the cache
 
         async def resolve_once() -> None:
             resolution = await resolver.resolve(scope)
@@ -701,7 +702,7 @@ async def resolution_microbench(service: Service, quick: bool) -> dict[str, floa
         log("resolution: " + ", ".join(f"{k} {v:.2f} us" for k, v in out.items()))
         return out
     finally:
-        await engine.dispose()
+        await parts.aclose()
 
 
 async def machine(superuser: str) -> dict[str, str]:
