@@ -388,7 +388,9 @@ def test_generated_project_passes_its_own_checks(
 
 
 #: An import that leaves ``tenancy/``: relative past its root, or absolute into the package.
-_UPWARD = re.compile(r"^\s*from\s+(\.+)([\w.]*)\s+import|^\s*(?:from|import)\s+my_saas_service\.(\w+)", re.M)
+_UPWARD = re.compile(
+    r"^\s*from\s+(\.+)([\w.]*)\s+import|^\s*(?:from|import)\s+my_saas_service\.(\w+)", re.M
+)
 
 
 @pytest.mark.parametrize("combination", COMBINATIONS)
