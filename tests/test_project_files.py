@@ -50,8 +50,11 @@ def project(tmp_path_factory: pytest.TempPathFactory, uv: str, shared_env: Path)
 
 @pytest.fixture(scope="module")
 def environment(uv: str, shared_env: Path) -> dict[str, str]:
-    """The caller's environment, uv on PATH, the shared venv, and no service settings."""
-    env = {k: v for k, v in os.environ.items() if k not in SERVICE_SETTINGS}
+    """The caller's environment, uv on PATH, the shared venv, and no service settings; no
+    MAKEFLAGS/MAKELEVEL either (under the template's `make test` they would make these runs
+    nested makes, which print "Entering directory" as a user's make does not)."""
+    outer_make = {"MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES"}
+    env = {k: v for k, v in os.environ.items() if k not in {*SERVICE_SETTINGS, *outer_make}}
     env["PATH"] = f"{Path(uv).parent}{os.pathsep}{env.get('PATH', '')}"
     env["UV_PROJECT_ENVIRONMENT"] = str(shared_env)
     return env
