@@ -33,6 +33,7 @@ BAD_ANSWERS: dict[str, list[tuple[dict[str, Any], str]]] = {
     "author_email": [({"author_email": "not-an-email"}, "author_email")],
     "isolation": [({"isolation": "shared"}, "isolation")],
     "tenant_store": [({"tenant_store": "memory", "isolation": "schema"}, "tenant_store=memory")],
+    "auth": [({"auth": "oidc"}, "not available yet")],
 }
 BAD_CASES = [
     pytest.param(answers, message, id=f"{question}={answers[question]!r}")
@@ -90,16 +91,23 @@ def test_computed_answers_are_not_recorded(tmp_path: Path) -> None:
     assert sorted(set(recorded) & set(COMPUTED)) == []
 
 
-def test_admin_token_is_generated_and_not_recorded(tmp_path: Path) -> None:
+@pytest.mark.parametrize("setting", ["ADMIN_TOKEN", "AUTH_SECRET"])
+def test_secrets_are_generated_and_not_recorded(tmp_path: Path, setting: str) -> None:
     first = render(tmp_path / "one")
     second = render(tmp_path / "two")
     tokens = [
         line.split("=", 1)[1]
         for project in (first, second)
         for line in (project / ".env").read_text().splitlines()
-        if line.startswith("ADMIN_TOKEN=")
+        if line.startswith(f"{setting}=")
     ]
     assert len(tokens) == 2
     assert tokens[0] != tokens[1]
     assert all(len(token) == 64 for token in tokens)
     assert tokens[0] not in (first / ".copier-answers.yml").read_text()
+    assert tokens[0] not in (first / ".env").read_text().replace(f"{setting}={tokens[0]}", "")
+
+
+def test_no_auth_secret_without_users(tmp_path: Path) -> None:
+    project = render(tmp_path / "p", auth="none")
+    assert "AUTH_SECRET" not in (project / ".env").read_text()

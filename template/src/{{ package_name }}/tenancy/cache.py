@@ -19,7 +19,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from .errors import UnknownTenantLookupsError
 from .stores.base import TenantStore
@@ -28,15 +28,17 @@ from .tenant import Tenant, TenantCreate, TenantStatus, TenantUpdate
 V = TypeVar("V")
 
 
-class LruTtlCache:
-    """Identifier -> tenant (or ``None`` for "does not exist"), bounded in size and age.
+class LruTtlCache(Generic[V]):
+    """Key -> value (or ``None`` for "does not exist"), bounded in size and age.
 
-    Tenants and misses are kept apart, each bounded and evicted least recently used
-    first, so however many misses arrive, they only ever evict other misses.
+    Values and misses are kept apart, each bounded and evicted least recently used
+    first, so however many misses arrive, they only ever evict other misses. The
+    tenant cache maps identifiers to tenants; other caches (the service's own, e.g.
+    memberships) use it too, so one invalidation channel serves them all.
     """
 
     def __init__(self, *, max_size: int, ttl_seconds: float, max_missing: int = 10_000) -> None:
-        self._found: OrderedDict[str, tuple[float, Tenant]] = OrderedDict()
+        self._found: OrderedDict[str, tuple[float, V]] = OrderedDict()
         self._missing: OrderedDict[str, float] = OrderedDict()
         self._max_size = max_size
         self._max_missing = max_missing
@@ -45,7 +47,7 @@ class LruTtlCache:
         #: does not store what it read (it may be stale).
         self.generation = 0
 
-    def get(self, key: str) -> tuple[bool, Tenant | None]:
+    def get(self, key: str) -> tuple[bool, V | None]:
         now = time.monotonic()
         entry = self._found.get(key)
         if entry is not None:
@@ -60,7 +62,7 @@ class LruTtlCache:
             del self._missing[key]
         return False, None
 
-    def put(self, key: str, value: Tenant | None) -> None:
+    def put(self, key: str, value: V | None) -> None:
         if self._ttl <= 0:
             return
         expires_at = time.monotonic() + self._ttl
@@ -83,7 +85,7 @@ class LruTtlCache:
         self._missing.clear()
 
     def __len__(self) -> int:
-        """Tenants cached (misses not counted)."""
+        """Values cached (misses not counted)."""
         return len(self._found)
 
 
@@ -133,7 +135,7 @@ class CachedTenantStore:
     def __init__(
         self,
         store: TenantStore,
-        cache: LruTtlCache,
+        cache: LruTtlCache[Tenant],
         on_change: Callable[[Iterable[str]], Awaitable[None]] | None = None,
     ) -> None:
         self._store = store

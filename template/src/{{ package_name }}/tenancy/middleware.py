@@ -14,8 +14,10 @@ Order of checks, each answering with ``{"detail": ...}`` JSON:
    unknown ones; 429 once a client has looked up too many unknown identifiers);
 4. a credential issued before the tenant took its identifier (401);
 5. status (403 when suspended);
-6. admission, if configured (the rate limit: 429 with ``Retry-After``);
-7. the route, inside ``tenant_scope(tenant)``.
+6. authenticate, if configured (who is calling, and may they use this tenant: 401 or
+   403); what it returns joins the request's state (e.g. ``user``);
+7. admission, if configured (the rate limit: 429 with ``Retry-After``);
+8. the route, inside ``tenant_scope(tenant)``.
 
 A database outage during any of these is a 503 with ``Retry-After``. Only the
 tenancy layer's own errors (and outages) are answered here: anything a route
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -51,6 +54,10 @@ logger = logging.getLogger(__name__)
 #: Decides whether a resolved tenant's request may go on (e.g. its rate limit): returns
 #: headers for the response, or raises a ``TenancyError``.
 Admission = Callable[[Tenant], Awaitable[Mapping[str, str]]]
+#: Decides who is calling and whether they may use the resolved tenant: returns what the
+#: request's state gains (e.g. the user), or raises a ``TenancyError`` (401, 403). Runs in
+#: the pipeline, so a route added later is covered without anyone remembering it.
+Authenticate = Callable[[Scope, Tenant, Resolution], Awaitable[Mapping[str, Any]]]
 
 
 class PathMatcher:
@@ -83,12 +90,14 @@ class TenancyMiddleware:
         lookup: TenantLookup,
         excluded_paths: Iterable[str] = (),
         admission: Admission | None = None,
+        authenticate: Authenticate | None = None,
     ) -> None:
         self.app = app
         self.resolver = resolver
         self.lookup = lookup
         self.is_excluded = PathMatcher(excluded_paths)
         self.admission = admission
+        self.authenticate = authenticate
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or self.is_excluded(scope["path"]):
@@ -99,6 +108,7 @@ class TenancyMiddleware:
             if resolution.actor is not None and not is_clean_label(resolution.actor):
                 raise InvalidCredentialsError()  # the actor is written to logs and audit entries
             tenant = await self._tenant_for(resolution, scope)
+            found = await self.authenticate(scope, tenant, resolution) if self.authenticate else {}
             headers = await self.admission(tenant) if self.admission else {}
         except Exception as exc:
             await _answerable(exc).response()(scope, receive, send)
@@ -109,6 +119,7 @@ class TenancyMiddleware:
         state["tenant"] = tenant
         state["actor"] = resolution.actor
         state["claims"] = resolution.claims
+        state.update(found)
         if resolution.mount:
             # The tenant's prefix joins the mount point: routes match what follows it,
             # while request.url and url_for() keep the full URL.

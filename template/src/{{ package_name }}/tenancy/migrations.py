@@ -321,14 +321,15 @@ def _include_name(metadata: MetaData, *, in_public: bool) -> IncludeName:
 def _include_object(
     obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
 ) -> bool:
-    """Leave tenant tables' foreign key to ``public.tenants`` out of the comparison.
+    """Leave foreign keys into shared tables (``public.tenants``...) out of the comparison.
 
     PostgreSQL reports a key into its default schema without the schema's name, while
     the models name ``public.tenants``: the two would always differ, and every revision
-    would drop and re-create the key. A new table is still written with its key.
+    would drop and re-create the key. A new table is still written with its keys.
     """
     referred = getattr(obj, "referred_table", None) if type_ == "foreign_key_constraint" else None
-    return referred is None or referred.name != "tenants"
+    shared = {table.name for table in SharedBase.metadata.tables.values()}
+    return referred is None or referred.name not in shared
 
 
 def _run_on(

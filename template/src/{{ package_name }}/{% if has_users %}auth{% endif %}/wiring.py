@@ -1,0 +1,71 @@
+"""The authentication parts, built once, and how routes reach them.
+
+``build_auth`` makes them from the ``AUTH_*`` settings; ``parts.py`` keeps them on
+``Parts.auth`` and gives the middleware ``Auth.authenticate``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from fastapi import Request
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ..tenancy.cache import CachedTenantStore
+from .access import AccessCache, Authenticator, UserLookup
+from .passwords import Passwords
+from .refresh import RefreshTokens
+from .service import Logins
+from .settings import AuthSettings
+from .store import UserStore
+from .tokens import AccessTokens
+
+
+@dataclass(frozen=True, slots=True)
+class Auth:
+    tokens: AccessTokens
+    passwords: Passwords
+    users: UserStore
+    #: Users and roles through the access cache (the request path's reads).
+    lookup: UserLookup
+    refresh: RefreshTokens
+    logins: Logins
+    #: The tenancy middleware's ``authenticate`` step.
+    authenticate: Authenticator
+
+
+def build_auth(
+    settings: AuthSettings,
+    engine: AsyncEngine,
+    tenants: CachedTenantStore,
+    cache: AccessCache,
+    *,
+    token_resolves: bool,
+) -> Auth:
+    """``token_resolves``: the resolver verifies the access token (jwt resolution)."""
+    tokens = AccessTokens(settings)
+    passwords = Passwords()
+    users = UserStore(engine, cache)
+    lookup = UserLookup(cache, users.get, users.role)
+    refresh = RefreshTokens(engine, ttl_days=settings.auth_refresh_token_days)
+    return Auth(
+        tokens=tokens,
+        passwords=passwords,
+        users=users,
+        lookup=lookup,
+        refresh=refresh,
+        logins=Logins(users, lookup, passwords, tokens, refresh, tenants),
+        authenticate=Authenticator(tokens, lookup, token_resolves=token_resolves),
+    )
+
+
+class _HasAuth(Protocol):
+    @property
+    def auth(self) -> Auth: ...
+
+
+def auth_of(request: Request) -> Auth:
+    """The application's authentication parts (``app.state.parts.auth``)."""
+    parts: _HasAuth = request.app.state.parts
+    return parts.auth
