@@ -31,8 +31,12 @@ Predicate = Callable[[Answers], bool]
 
 STRATEGIES = ("isolation", "resolution", "tenant_store")
 FEATURES = ("rate_limiting", "audit_log")
+#: Answers with choices that combination ids name only when not the default ("-auth_none").
+OPTIONS = ("auth",)
 #: copier.yml's defaults for the answers the tables vary.
-DEFAULTS: Answers = {name: QUESTIONS[name]["default"] for name in (*STRATEGIES, *FEATURES)}
+DEFAULTS: Answers = {
+    name: QUESTIONS[name]["default"] for name in (*STRATEGIES, *FEATURES, *OPTIONS)
+}
 #: The package directory of every render (the default project_slug's package).
 PKG = "src/my_saas_service"
 
@@ -56,13 +60,16 @@ REFUSALS = (
         lambda a: a["tenant_store"] == "memory" and a["isolation"] != "rls",
         "tenant_store=memory",
     ),
+    Refusal(("auth",), lambda a: a["auth"] == "oidc", "not available yet"),
 )
 
 
 def combination_id(answers: Answers) -> str:
-    """``isolation-resolution-store``, then ``no_<feature>`` for each feature turned off."""
+    """``isolation-resolution-store``, then ``no_<feature>`` for each feature turned off,
+    then ``<option>_<value>`` for each option that is not its default."""
     off = [f"no_{feature}" for feature in FEATURES if not answers[feature]]
-    return "-".join([*(str(answers[q]) for q in STRATEGIES), *off])
+    options = [f"{o}_{answers[o]}" for o in OPTIONS if answers[o] != DEFAULTS[o]]
+    return "-".join([*(str(answers[q]) for q in STRATEGIES), *off, *options])
 
 
 def _answers(combination: str) -> Answers:
@@ -70,6 +77,9 @@ def _answers(combination: str) -> Answers:
     values = combination.split("-")
     answers: Answers = dict(zip(STRATEGIES, values, strict=False))
     answers |= {feature: f"no_{feature}" not in values for feature in FEATURES}
+    for option in OPTIONS:
+        named = [v.removeprefix(f"{option}_") for v in values if v.startswith(f"{option}_")]
+        answers[option] = named[0] if named else DEFAULTS[option]
     assert combination_id(answers) == combination, f"not a combination id: {combination}"
     for question in STRATEGIES:
         assert answers[question] in choices(question), f"{combination}: {question}?"
@@ -93,7 +103,9 @@ HEAVIEST = "hybrid-jwt-redis"
 #: differ from each other in several answers at once, so that interactions get tried too.
 OWN_CHECKS: dict[str, str] = {
     "rls-header-sqlalchemy": "the defaults: what `copier copy` gives without answers",
-    "schema-header-sqlalchemy-no_rate_limiting": "schemas behind the default resolver",
+    "schema-header-sqlalchemy-no_rate_limiting-auth_none": (
+        "schemas behind the default resolver; no users (a gateway authenticates)"
+    ),
     "schema-subdomain-redis": "audit policies without RLS; the Redis store over schemas",
     "database-path-sqlalchemy-no_audit_log": "database engines; no policies module at all",
     "rls-custom-memory-no_rate_limiting-no_audit_log": "the smallest project: no durable store",
@@ -104,8 +116,9 @@ OWN_CHECKS: dict[str, str] = {
 def _combinations() -> dict[str, Answers]:
     """Every strategy triple with every feature on, every feature set with the strategies'
     defaults, and the ``OWN_CHECKS``; minus what copier.yml refuses."""
-    combos = list(_product(STRATEGIES, dict.fromkeys(FEATURES, True)))
+    combos = list(_product(STRATEGIES, {**DEFAULTS, **dict.fromkeys(FEATURES, True)}))
     combos += _product(FEATURES, DEFAULTS)
+    combos += _product(OPTIONS, DEFAULTS)
     combos += [_answers(combination) for combination in OWN_CHECKS]
     return {combination_id(a): a for a in combos if not _refused(a)}
 
@@ -144,6 +157,7 @@ def on(feature: str) -> Predicate:
 uses_rls = when("isolation", "rls", "hybrid")
 uses_schemas = when("isolation", "schema", "hybrid")
 durable_store = unless("tenant_store", "memory")
+has_users = unless("auth", "none")
 
 #: Generated path -> whether it exists for the answers. Every file whose presence depends on
 #: the answers is listed (checked below), and so is every file of a strategy directory.
@@ -186,6 +200,19 @@ EXPECTED: dict[str, Predicate] = {
     "tests/test_audit.py": on("audit_log"),
     # Every project checks its own settings against .env.example.
     "tests/test_settings.py": always,
+    # Users, memberships and the service's own tokens (auth=builtin).
+    **{
+        f"{PKG}/auth/{name}.py": has_users
+        for name in (
+            *("__init__", "access", "dependencies", "errors", "events", "inputs", "models"),
+            *("passwords", "refresh", "service", "settings", "store", "tokens", "wiring"),
+        )
+    },
+    f"{PKG}/api/auth.py": has_users,
+    f"{PKG}/api/users.py": has_users,
+    f"{PKG}/migrations/shared/versions/shared_0002_auth.py": has_users,
+    "tests/test_auth.py": has_users,
+    "tests/utils/auth.py": has_users,
 }
 #: Strategy directories hold only files listed in EXPECTED (no stray implementation).
 STRATEGY_FILES = (
@@ -199,18 +226,29 @@ STRATEGY_FILES = (
 CONTENT: dict[tuple[str, str], Predicate] = {
     # REDIS_URL serves cache invalidation, rate limits and the Redis store alike.
     ("pyproject.toml", '"redis>='): always,
-    ("pyproject.toml", '"pyjwt'): when("resolution", "jwt"),
+    ("pyproject.toml", '"pyjwt'): lambda a: a["resolution"] == "jwt" or has_users(a),
+    ("pyproject.toml", '"pwdlib[argon2]'): has_users,
+    ("pyproject.toml", '"email-validator'): has_users,
+    # The service's own token secret, generated into .env; one secret with jwt resolution.
+    (".env", "\nAUTH_SECRET="): has_users,
+    (".env", "\nTENANT_JWT_SECRET="): lambda a: a["resolution"] == "jwt" and not has_users(a),
+    (".env.example", "\nAUTH_SECRET="): has_users,
+    (f"{PKG}/main.py", "authenticate=parts.authenticate"): has_users,
     # The tests name tenants the resolver's way: one helper module per answer.
     ("tests/utils/resolution.py", "def as_tenant("): always,
-    ("tests/utils/resolution.py", '"tenant_jwt_secret"'): when("resolution", "jwt"),
+    ("tests/utils/resolution.py", '"tenant_jwt_secret"'): lambda a: (
+        a["resolution"] == "jwt" and not has_users(a)
+    ),
     ("tests/utils/resolution.py", '{"request": [_tenant_into_path]}'): when("resolution", "path"),
     # fnmatch's "*" crosses "/": every module of the package.
-    (f"{PKG}/*.py", "import jwt"): when("resolution", "jwt"),
+    (f"{PKG}/*.py", "import jwt"): lambda a: a["resolution"] == "jwt" or has_users(a),
     # Each resolver's settings appear in .env.example only when it is chosen.
     (".env.example", "\nTENANT_HEADER="): when("resolution", "header"),
     (".env.example", "\nTENANT_BASE_DOMAIN="): when("resolution", "subdomain"),
     (".env.example", "\nTENANT_PATH_PREFIX="): when("resolution", "path"),
-    (".env.example", "\nTENANT_JWT_ALGORITHM="): when("resolution", "jwt"),
+    (".env.example", "\nTENANT_JWT_ALGORITHM="): lambda a: (
+        a["resolution"] == "jwt" and not has_users(a)
+    ),
     (".env.example", "\nTENANT_CONNECTION_BUDGET="): when("isolation", "database"),
     (".env.example", "\nTENANT_REDIS_TTL_SECONDS="): when("tenant_store", "redis"),
     (".env.example", "\nRATE_LIMIT_REQUESTS="): on("rate_limiting"),
@@ -358,8 +396,9 @@ def test_own_checks_take_every_answer_value_and_the_heaviest(
     rendered: Callable[[str], Render],
 ) -> None:
     taken = [COMBINATIONS[combination] for combination in OWN_CHECKS]
-    for question in (*STRATEGIES, *FEATURES):
-        missing = set(choices(question)) - {answers[question] for answers in taken}
+    for question in (*STRATEGIES, *FEATURES, *OPTIONS):
+        supported = {answers[question] for answers in COMBINATIONS.values()}
+        missing = supported - {answers[question] for answers in taken}
         assert not missing, f"no generated project runs its checks with {question}={missing}"
     most = max(len(rendered(combination).files) for combination in COMBINATIONS)
     assert len(rendered(HEAVIEST).files) == most, f"{HEAVIEST} is not the heaviest"
