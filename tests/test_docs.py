@@ -97,7 +97,7 @@ FENCE = re.compile(
 MARKER = re.compile(r"<!-- docs-test: (?P<what>file=\S+|skip: .+?) -->")
 #: Pages whose snippets need other answers than the defaults.
 PAGE_ANSWERS: dict[str, dict[str, str]] = {
-    "resolution/jwt.md": {"resolution": "jwt"},
+    "resolution/jwt.md": {"resolution": "jwt", "auth": "none"},
     "resolution/custom.md": {"resolution": "custom"},
 }
 PACKAGE = "my_saas_service"
