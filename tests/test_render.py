@@ -153,6 +153,9 @@ EXPECTED: dict[str, Predicate] = {
     f"{PKG}/tenancy/resolvers/base.py": always,
     **{f"{PKG}/tenancy/resolvers/{v}.py": when("resolution", v) for v in choices("resolution")},
     **{f"tests/test_resolution_{v}.py": when("resolution", v) for v in choices("resolution")},
+    # An identity provider's key set: verified tokens only.
+    f"{PKG}/tenancy/resolvers/jwks.py": when("resolution", "jwt"),
+    "tests/test_jwks.py": when("resolution", "jwt"),
     # Isolation: hybrid routes between rls and schema, so it carries both.
     f"{PKG}/tenancy/isolation/__init__.py": always,
     f"{PKG}/tenancy/isolation/base.py": always,
