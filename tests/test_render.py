@@ -217,6 +217,16 @@ CONTENT: dict[tuple[str, str], Predicate] = {
     (".env.example", "\nTENANT_CONNECTION_BUDGET="): when("isolation", "database"),
     (".env.example", "\nTENANT_REDIS_TTL_SECONDS="): when("tenant_store", "redis"),
     (".env.example", "\nRATE_LIMIT_REQUESTS="): on("rate_limiting"),
+    # Browsers and proxies, in every project; a page may send the header that names the tenant.
+    (".env.example", "\nCORS_ALLOW_ORIGINS="): always,
+    (".env.example", "\nFORWARDED_ALLOW_IPS="): always,
+    (f"{PKG}/settings.py", "*self.cors_allow_headers, self.tenant_header]"): when(
+        "resolution", "header"
+    ),
+    (f"{PKG}/settings.py", "*self.cors_allow_headers, self.tenant_api_key_header]"): when(
+        "resolution", "custom"
+    ),
+    (f"{PKG}/main.py", '"RateLimit-Remaining",'): on("rate_limiting"),
 }
 JINJA_LEFTOVER = re.compile(r"\{\{ |\{%|%\}")
 
