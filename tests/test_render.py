@@ -103,8 +103,8 @@ HEAVIEST = "hybrid-jwt-redis"
 #: differ from each other in several answers at once, so that interactions get tried too.
 OWN_CHECKS: dict[str, str] = {
     "rls-header-sqlalchemy": "the defaults: what `copier copy` gives without answers",
-    "schema-header-sqlalchemy-no_rate_limiting-auth_none": (
-        "schemas behind the default resolver; no users (a gateway authenticates)"
+    "schema-jwt-sqlalchemy-no_rate_limiting-auth_none": (
+        "schemas; no users: an identity provider's tokens (TENANT_JWT_*, its key set)"
     ),
     "schema-subdomain-redis": "audit policies without RLS; the Redis store over schemas",
     "database-path-sqlalchemy-no_audit_log": "database engines; no policies module at all",
@@ -167,6 +167,9 @@ EXPECTED: dict[str, Predicate] = {
     f"{PKG}/tenancy/resolvers/base.py": always,
     **{f"{PKG}/tenancy/resolvers/{v}.py": when("resolution", v) for v in choices("resolution")},
     **{f"tests/test_resolution_{v}.py": when("resolution", v) for v in choices("resolution")},
+    # An identity provider's key set: verified tokens only.
+    f"{PKG}/tenancy/resolvers/jwks.py": when("resolution", "jwt"),
+    "tests/test_jwks.py": lambda a: a["resolution"] == "jwt" and not has_users(a),
     # Isolation: hybrid routes between rls and schema, so it carries both.
     f"{PKG}/tenancy/isolation/__init__.py": always,
     f"{PKG}/tenancy/isolation/base.py": always,
@@ -252,6 +255,16 @@ CONTENT: dict[tuple[str, str], Predicate] = {
     (".env.example", "\nTENANT_CONNECTION_BUDGET="): when("isolation", "database"),
     (".env.example", "\nTENANT_REDIS_TTL_SECONDS="): when("tenant_store", "redis"),
     (".env.example", "\nRATE_LIMIT_REQUESTS="): on("rate_limiting"),
+    # Browsers and proxies, in every project; a page may send the header that names the tenant.
+    (".env.example", "\nCORS_ALLOW_ORIGINS="): always,
+    (".env.example", "\nFORWARDED_ALLOW_IPS="): always,
+    (f"{PKG}/settings.py", "*self.cors_allow_headers, self.tenant_header]"): when(
+        "resolution", "header"
+    ),
+    (f"{PKG}/settings.py", "*self.cors_allow_headers, self.tenant_api_key_header]"): when(
+        "resolution", "custom"
+    ),
+    (f"{PKG}/main.py", '"RateLimit-Remaining",'): on("rate_limiting"),
 }
 JINJA_LEFTOVER = re.compile(r"\{\{ |\{%|%\}")
 

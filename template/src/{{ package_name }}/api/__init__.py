@@ -1,1 +1,2 @@
-"""HTTP routes: health, the tenant admin API and the example ``notes`` resource."""
+"""Routes: health, the tenant admin API, the example ``notes`` resource and its
+WebSocket (``live``)."""

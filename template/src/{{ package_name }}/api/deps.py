@@ -5,17 +5,21 @@ from __future__ import annotations
 import secrets
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.requests import HTTPConnection
 
 from ..parts import Parts, parts_of
 
 _bearer = HTTPBearer(auto_error=False, description="ADMIN_TOKEN from the service's settings")
 
 
-async def get_parts(request: Request) -> Parts:
-    """The parts ``create_app`` was built on (settings, store, isolation provider...)."""
-    return parts_of(request.app)
+async def get_parts(connection: HTTPConnection) -> Parts:
+    """The parts ``create_app`` was built on (settings, store, isolation provider...).
+
+    (An ``HTTPConnection``, not a ``Request``: WebSocket routes use it too.)
+    """
+    return parts_of(connection.app)
 
 
 async def require_admin(

@@ -16,8 +16,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import HTTPConnection
 
 from .context import current_tenant
 from .events import RequestInfo
@@ -37,7 +38,7 @@ async def get_tenant_config(
     return tenant.config
 
 
-async def get_tenant_session(request: Request) -> AsyncIterator[AsyncSession]:
+async def get_tenant_session(connection: HTTPConnection) -> AsyncIterator[AsyncSession]:
     """A session that can only see the current tenant's data.
 
     Commit explicitly in the route; whatever is not committed is rolled back
@@ -45,25 +46,27 @@ async def get_tenant_session(request: Request) -> AsyncIterator[AsyncSession]:
     than through sub-dependencies: this runs on every request that touches the
     database, and each dependency FastAPI resolves costs time.)
     """
-    async with tenancy_parts(request).isolation.session(current_tenant()) as session:
+    async with tenancy_parts(connection).isolation.session(current_tenant()) as session:
         yield session
 
 
-async def get_claims(request: Request) -> Mapping[str, Any]:
-    """The claims of the request's verified credential (a token's: ``sub``, the tenant
-    claim, yours); empty where the resolver verifies no token."""
-    claims: Mapping[str, Any] = request.scope.get("state", {}).get("claims", {})
+async def get_claims(connection: HTTPConnection) -> Mapping[str, Any]:
+    """The claims of the request's (or WebSocket's) verified credential (a token's:
+    ``sub``, the tenant claim, yours); empty where the resolver verifies no token."""
+    claims: Mapping[str, Any] = connection.scope.get("state", {}).get("claims", {})
     return claims
 
 
-async def request_info(request: Request) -> RequestInfo:
-    """Who and where the request came from, for audit entries and lifecycle events."""
-    state = request.scope.get("state", {})
-    client = request.client
+async def request_info(connection: HTTPConnection) -> RequestInfo:
+    """Who and where the request (or WebSocket) came from, for audit entries and lifecycle
+    events. The address is the peer's, or the client's that a trusted proxy forwarded
+    (``FORWARDED_ALLOW_IPS``)."""
+    state = connection.scope.get("state", {})
+    client = connection.client
     return RequestInfo(
         actor=state.get("actor"),
         ip=client.host if client else None,
-        user_agent=request.headers.get("user-agent"),
+        user_agent=connection.headers.get("user-agent"),
         request_id=state.get("request_id"),
     )
 

@@ -22,6 +22,14 @@ Order of checks, each answering with ``{"detail": ...}`` JSON:
 A database outage during any of these is a 503 with ``Retry-After``. Only the
 tenancy layer's own errors (and outages) are answered here: anything a route
 raises, ``HTTPException`` and validation errors included, passes through untouched.
+
+A WebSocket goes through the same steps when it connects, and its route runs in
+its tenant's scope for the connection's whole life. A refusal answers the client's
+``websocket.connect`` with a close before the connection is accepted: 1008 (policy
+violation) for every 4xx above, 1013 (try again later) for an outage, with the
+detail as the reason. (A server turns that close into an HTTP 403 on the wire; a
+browser sees the connection fail, an ASGI client the code.) Other scopes
+(``lifespan``) pass through.
 """
 
 from __future__ import annotations
@@ -100,7 +108,8 @@ class TenancyMiddleware:
         self.authenticate = authenticate
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.is_excluded(scope["path"]):
+        kind = scope["type"]
+        if (kind != "http" and kind != "websocket") or self.is_excluded(scope["path"]):
             await self.app(scope, receive, send)
             return
         try:
@@ -111,9 +120,13 @@ class TenancyMiddleware:
             found = await self.authenticate(scope, tenant, resolution) if self.authenticate else {}
             headers = await self.admission(tenant) if self.admission else {}
         except Exception as exc:
-            await _answerable(exc).response()(scope, receive, send)
+            if kind == "http":
+                await _answerable(exc).response()(scope, receive, send)
+            else:
+                await _refuse_websocket(_answerable(exc), receive, send)
             return
         if headers:
+            # The rate limit's headers go on the response (a WebSocket's accept carries none).
             send = _with_headers(send, headers)
         state = scope.setdefault("state", {})
         state["tenant"] = tenant
@@ -155,6 +168,14 @@ def _answerable(exc: Exception) -> TenancyError:
         logger.warning("database unavailable while resolving a tenant: %s", describe(exc))
         return DatabaseUnavailableError()
     raise exc
+
+
+async def _refuse_websocket(error: TenancyError, receive: Receive, send: Send) -> None:
+    """Answer the client's ``websocket.connect`` with ``error``'s close, never an accept."""
+    message = await receive()
+    if message["type"] == "websocket.connect":
+        await send(error.close())
+    # Anything else is a client that left (websocket.disconnect): nothing to answer.
 
 
 def _with_headers(send: Send, headers: Mapping[str, str]) -> Send:

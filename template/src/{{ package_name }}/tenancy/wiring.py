@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from fastapi import Request
+from starlette.requests import HTTPConnection
 
 from .cache import CachedTenantStore
 from .events import TenantEvents
@@ -31,7 +31,8 @@ class TenancyParts(Protocol):
     def hooks(self) -> TenancyHooks: ...
 
 
-def tenancy_parts(request: Request) -> TenancyParts:
-    """The application's parts, as the tenancy package uses them."""
-    parts: TenancyParts = request.app.state.parts
+def tenancy_parts(connection: HTTPConnection) -> TenancyParts:
+    """The application's parts, as the tenancy package uses them (a request's or a
+    WebSocket's)."""
+    parts: TenancyParts = connection.app.state.parts
     return parts
