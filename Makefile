@@ -6,6 +6,8 @@ PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 DEMO := build/demo
 DEMO_CLI := my-saas-service
+DEMO_USER := demo@example.com
+DEMO_PASSWORD := demo-password
 
 .PHONY: demo test bench check-tools clean
 
@@ -17,13 +19,25 @@ check-tools: $(if $(filter .tools/bin/uv,$(UV)),.tools/bin/uv)
 	$(UV) sync --quiet
 
 ## Render the template with default answers into build/demo, install it, create
-## two demo tenants and serve it on http://127.0.0.1:8000 (Ctrl-C to stop).
+## two demo tenants and a user who owns both, and serve it on http://127.0.0.1:8000
+## (Ctrl-C to stop).
 demo: check-tools
 	rm -rf $(DEMO)
 	$(UV) run copier copy --quiet --defaults --vcs-ref HEAD . $(DEMO)
 	cd $(DEMO) && $(abspath $(UV)) sync --quiet
 	cd $(DEMO) && $(abspath $(UV)) run $(DEMO_CLI) tenants create acme --name "Acme Inc" --exist-ok
 	cd $(DEMO) && $(abspath $(UV)) run $(DEMO_CLI) tenants create globex --name "Globex" --exist-ok
+	cd $(DEMO) && printf '%s\n' '$(DEMO_PASSWORD)' | \
+		$(abspath $(UV)) run $(DEMO_CLI) users create $(DEMO_USER) --password-stdin --exist-ok
+	cd $(DEMO) && $(abspath $(UV)) run $(DEMO_CLI) users add-member $(DEMO_USER) acme --role owner
+	cd $(DEMO) && $(abspath $(UV)) run $(DEMO_CLI) users add-member $(DEMO_USER) globex --role owner
+	@printf '\nDemo user %s, password %s: owner of acme and globex. Log in and list notes:\n' \
+		'$(DEMO_USER)' '$(DEMO_PASSWORD)'
+	@printf '  %s\n' \
+		"export TOKEN=\$$(curl -s -X POST http://127.0.0.1:8000/auth/login \\" \
+		"     -d username=$(DEMO_USER) -d password=$(DEMO_PASSWORD) \\" \
+		"     | python3 -c 'import json, sys; print(json.load(sys.stdin)[\"access_token\"])')" \
+		"curl -s http://127.0.0.1:8000/api/notes -H 'X-Tenant-ID: acme' -H \"Authorization: Bearer \$$TOKEN\""
 	cd $(DEMO) && $(abspath $(UV)) run $(DEMO_CLI) dev --host 127.0.0.1 --port 8000
 
 ## Run the whole template test suite: render every supported combination, lint,

@@ -213,6 +213,8 @@ EXPECTED: dict[str, Predicate] = {
     },
     f"{PKG}/api/auth.py": has_users,
     f"{PKG}/api/users.py": has_users,
+    f"{PKG}/cli/users.py": has_users,
+    "tests/test_cli_users.py": has_users,
     f"{PKG}/migrations/shared/versions/shared_0002_auth.py": has_users,
     "tests/test_auth.py": has_users,
     "tests/utils/auth.py": has_users,
@@ -237,6 +239,10 @@ CONTENT: dict[tuple[str, str], Predicate] = {
     (".env", "\nTENANT_JWT_SECRET="): lambda a: a["resolution"] == "jwt" and not has_users(a),
     (".env.example", "\nAUTH_SECRET="): has_users,
     (f"{PKG}/main.py", "authenticate=parts.authenticate"): has_users,
+    # users add-member names tenants: only a durable store knows them outside the server.
+    (f"{PKG}/cli/users.py", '@users_app.command("add-member")'): lambda a: (
+        has_users(a) and durable_store(a)
+    ),
     # The tests name tenants the resolver's way: one helper module per answer.
     ("tests/utils/resolution.py", "def as_tenant("): always,
     ("tests/utils/resolution.py", '"tenant_jwt_secret"'): lambda a: (
