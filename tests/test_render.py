@@ -240,7 +240,7 @@ CONTENT: dict[tuple[str, str], Predicate] = {
     (".env.example", "\nAUTH_SECRET="): has_users,
     (f"{PKG}/main.py", "authenticate=parts.authenticate"): has_users,
     # users add-member names tenants: only a durable store knows them outside the server.
-    (f"{PKG}/cli/users.py", '@users_app.command("add-member")'): lambda a: (
+    (f"{PKG}/cli/*.py", '@users_app.command("add-member")'): lambda a: (
         has_users(a) and durable_store(a)
     ),
     # The tests name tenants the resolver's way: one helper module per answer.
