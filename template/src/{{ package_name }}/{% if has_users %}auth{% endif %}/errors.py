@@ -7,6 +7,8 @@ user, or not a member of the tenant the request names).
 
 from __future__ import annotations
 
+import uuid
+
 from ..tenancy.errors import TenancyError
 
 
@@ -26,6 +28,14 @@ class InvalidTokenError(TenancyError):
 
     def __init__(self, detail: str | None = None) -> None:
         super().__init__(detail, {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+
+
+class RefreshTokenReusedError(InvalidTokenError):
+    """A refresh token presented again after it was replaced: its login is revoked."""
+
+    def __init__(self, user_id: uuid.UUID) -> None:
+        super().__init__("Invalid refresh token")
+        self.user_id = user_id
 
 
 class LoginFailedError(NotAuthenticatedError):

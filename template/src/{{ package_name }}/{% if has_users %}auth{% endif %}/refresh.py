@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from .errors import InvalidTokenError
+from .errors import InvalidTokenError, RefreshTokenReusedError
 from .models import RefreshTokenRow
 from .tokens import new_refresh_token, refresh_token_hash
 
@@ -81,29 +81,36 @@ class RefreshTokens:
                 return Rotated(row.user_id, tenant, new)
             replaced = (
                 await conn.execute(
-                    select(RefreshTokenRow.family_id).where(
+                    select(RefreshTokenRow.family_id, RefreshTokenRow.user_id).where(
                         RefreshTokenRow.token_hash == digest,
                         RefreshTokenRow.replaced_by.is_not(None),
                     )
                 )
-            ).scalar()
+            ).first()
             if replaced is not None:
-                logger.warning("refresh token reused: revoking its family %s", replaced)
-                await revoke_family(conn, replaced)
+                logger.warning("refresh token reused: revoking its family %s", replaced.family_id)
+                await revoke_family(conn, replaced.family_id)
+        if replaced is not None:
+            raise RefreshTokenReusedError(replaced.user_id)
         raise InvalidTokenError("Invalid refresh token")
 
-    async def revoke(self, token: str) -> None:
-        """Revoke ``token``'s family (a logout); nothing for an unknown token."""
+    async def revoke(self, token: str) -> uuid.UUID | None:
+        """Revoke ``token``'s family (a logout); its user, ``None`` for an unknown token."""
         if len(token) > MAX_REFRESH_TOKEN_LENGTH:
-            return
+            return None
         async with self._engine.begin() as conn:
-            family = await conn.scalar(
-                select(RefreshTokenRow.family_id).where(
-                    RefreshTokenRow.token_hash == refresh_token_hash(token)
+            row = (
+                await conn.execute(
+                    select(RefreshTokenRow.family_id, RefreshTokenRow.user_id).where(
+                        RefreshTokenRow.token_hash == refresh_token_hash(token)
+                    )
                 )
-            )
-            if family is not None:
-                await revoke_family(conn, family)
+            ).first()
+            if row is None:
+                return None
+            await revoke_family(conn, row.family_id)
+        user_id: uuid.UUID = row.user_id
+        return user_id
 
     async def _insert(
         self,

@@ -25,6 +25,7 @@ from .tokens import AccessTokens
 
 @dataclass(frozen=True, slots=True)
 class TokenPair:
+    user_id: uuid.UUID
     access_token: str
     refresh_token: str
     #: Seconds the access token is valid for.
@@ -78,8 +79,9 @@ class Logins:
         rotated = await self._refresh.rotate(token, check)
         return self._pair(rotated.user_id, rotated.tenant, rotated.token)
 
-    async def logout(self, token: str) -> None:
-        await self._refresh.revoke(token)
+    async def logout(self, token: str) -> uuid.UUID | None:
+        """Revoke ``token``'s login; the user it was issued to, if it was one."""
+        return await self._refresh.revoke(token)
 
     async def member_tenant(self, user: User, identifier: str) -> Tenant:
         """The tenant ``identifier`` names, if ``user`` is a member (else 403)."""
@@ -96,6 +98,7 @@ class Logins:
 
     def _pair(self, user_id: uuid.UUID, tenant: str | None, refresh: str) -> TokenPair:
         return TokenPair(
+            user_id=user_id,
             access_token=self._tokens.issue(user_id, tenant),
             refresh_token=refresh,
             expires_in=self._tokens.ttl_seconds,

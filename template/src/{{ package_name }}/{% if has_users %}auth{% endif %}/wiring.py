@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..tenancy.cache import CachedTenantStore
 from .access import AccessCache, Authenticator, UserLookup
+from .audit import AuthEvents
 from .passwords import Passwords
 from .refresh import RefreshTokens
 from .service import Logins
@@ -33,6 +34,8 @@ class Auth:
     logins: Logins
     #: The tenancy middleware's ``authenticate`` step.
     authenticate: Authenticator
+    #: Logins, failed logins, sign-ups, member changes: the ``auth_events`` table.
+    events: AuthEvents
 
 
 def build_auth(
@@ -57,6 +60,7 @@ def build_auth(
         refresh=refresh,
         logins=Logins(users, lookup, passwords, tokens, refresh, tenants),
         authenticate=Authenticator(tokens, lookup, token_resolves=token_resolves),
+        events=AuthEvents(engine),
     )
 
 
