@@ -207,7 +207,8 @@ EXPECTED: dict[str, Predicate] = {
     **{
         f"{PKG}/auth/{name}.py": has_users
         for name in (
-            *("__init__", "access", "dependencies", "errors", "events", "inputs", "models"),
+            *("__init__", "access", "audit", "dependencies", "errors", "events", "inputs"),
+            "models",
             *("passwords", "refresh", "service", "settings", "store", "tokens", "wiring"),
         )
     },
@@ -217,6 +218,7 @@ EXPECTED: dict[str, Predicate] = {
     "tests/test_cli_users.py": has_users,
     f"{PKG}/migrations/shared/versions/shared_0002_auth.py": has_users,
     "tests/test_auth.py": has_users,
+    "tests/test_auth_events.py": has_users,
     "tests/utils/auth.py": has_users,
 }
 #: Strategy directories hold only files listed in EXPECTED (no stray implementation).
