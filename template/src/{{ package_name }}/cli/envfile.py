@@ -12,6 +12,7 @@ on purpose).
 from __future__ import annotations
 
 import os
+import secrets
 import shlex
 import stat
 import typing
@@ -88,3 +89,16 @@ def shell_export(setting: str, path: Path = Path(ENV_FILE)) -> str:
         return f"# {setting}: in {path}"
     source = shlex.quote(str(path.resolve()))
     return f"export {setting}=$(grep ^{setting}= {source} | cut -d= -f2-)"
+
+
+def add_missing_secret(setting: str, path: Path = Path(ENV_FILE)) -> bool:
+    """Append a new random value for ``setting`` to ``path`` unless it has one; ``True``
+    if it did. For secrets a project made by an older template never got (Copier writes
+    ``.env`` once and leaves it alone on update)."""
+    if not path.is_file() or setting in _values(path) or os.environ.get(setting):
+        return False
+    text = path.read_text()
+    separator = "" if not text or text.endswith("\n") else "\n"
+    with path.open("a") as file:
+        file.write(f"{separator}{setting}={secrets.token_urlsafe(48)}\n")
+    return True
