@@ -170,6 +170,8 @@ EXPECTED: dict[str, Predicate] = {
     # An identity provider's key set: verified tokens only.
     f"{PKG}/tenancy/resolvers/jwks.py": when("resolution", "jwt"),
     "tests/test_jwks.py": lambda a: a["resolution"] == "jwt" and not has_users(a),
+    # A browser's WebSocket names its bearer token as a subprotocol.
+    f"{PKG}/tenancy/websocket_bearer.py": lambda a: a["resolution"] == "jwt" or has_users(a),
     # Isolation: hybrid routes between rls and schema, so it carries both.
     f"{PKG}/tenancy/isolation/__init__.py": always,
     f"{PKG}/tenancy/isolation/base.py": always,
