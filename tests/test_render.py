@@ -210,6 +210,7 @@ EXPECTED: dict[str, Predicate] = {
             *("__init__", "access", "audit", "dependencies", "errors", "events", "inputs"),
             "models",
             *("passwords", "refresh", "service", "settings", "store", "tokens", "wiring"),
+            *("delivery", "invitations", "members", "signup"),
         )
     },
     f"{PKG}/api/auth.py": has_users,
@@ -220,6 +221,13 @@ EXPECTED: dict[str, Predicate] = {
     "tests/test_auth.py": has_users,
     "tests/test_auth_events.py": has_users,
     "tests/utils/auth.py": has_users,
+    # Sign-up, invitations and a tenant's members (auth=builtin).
+    f"{PKG}/api/members.py": has_users,
+    f"{PKG}/api/signup.py": has_users,
+    "tests/test_members.py": has_users,
+    "tests/test_invitations.py": has_users,
+    "tests/test_signup.py": has_users,
+    "tests/utils/members.py": has_users,
 }
 #: Strategy directories hold only files listed in EXPECTED (no stray implementation).
 STRATEGY_FILES = (
