@@ -248,6 +248,7 @@ CONTENT: dict[tuple[str, str], Predicate] = {
     (".env", "\nAUTH_SECRET="): has_users,
     (".env", "\nTENANT_JWT_SECRET="): lambda a: a["resolution"] == "jwt" and not has_users(a),
     (".env.example", "\nAUTH_SECRET="): has_users,
+    (".env.example", "\nSIGNUP_MODE=invite"): has_users,
     (f"{PKG}/main.py", "authenticate=parts.authenticate"): has_users,
     # users add-member names tenants: only a durable store knows them outside the server.
     (f"{PKG}/cli/*.py", '@users_app.command("add-member")'): lambda a: (

@@ -84,13 +84,23 @@ class Signups:
             await self._users.add_member(created.id, user.id, Role.OWNER)
         except BaseException:
             logger.exception("self-serve sign-up of %s failed; removing what it made", user.id)
-            if created is not None:
-                await purge_tenant(created.id, parts, info)
-            await self._delete_user(user.id)
+            await self._undo(user.id, created, parts, info)
             raise
         return SignedUp(user.id, created)
 
-    async def _delete_user(self, user_id: uuid.UUID) -> None:
-        async with self._engine.begin() as conn:
-            await conn.execute(delete(UserRow).where(UserRow.id == user_id))
-        await self._cache.forget_user(user_id)
+    async def _undo(
+        self, user_id: uuid.UUID, tenant: Tenant | None, parts: TenancyParts, info: RequestInfo
+    ) -> None:
+        """Remove the sign-up's tenant, then its account; each attempted even if the other
+        fails (logged: the sign-up's own error is the one answered)."""
+        try:
+            if tenant is not None:
+                await purge_tenant(tenant.id, parts, info)
+        except Exception:
+            logger.exception("could not purge tenant %s of a failed sign-up", tenant)
+        try:
+            async with self._engine.begin() as conn:
+                await conn.execute(delete(UserRow).where(UserRow.id == user_id))
+            await self._cache.forget_user(user_id)
+        except Exception:
+            logger.exception("could not delete user %s of a failed sign-up", user_id)
