@@ -212,6 +212,7 @@ EXPECTED: dict[str, Predicate] = {
             *("__init__", "access", "audit", "dependencies", "errors", "events", "inputs"),
             "models",
             *("passwords", "refresh", "service", "settings", "store", "tokens", "wiring"),
+            *("delivery", "invitations", "members", "signup"),
         )
     },
     f"{PKG}/api/auth.py": has_users,
@@ -222,6 +223,13 @@ EXPECTED: dict[str, Predicate] = {
     "tests/test_auth.py": has_users,
     "tests/test_auth_events.py": has_users,
     "tests/utils/auth.py": has_users,
+    # Sign-up, invitations and a tenant's members (auth=builtin).
+    f"{PKG}/api/members.py": has_users,
+    f"{PKG}/api/signup.py": has_users,
+    "tests/test_members.py": has_users,
+    "tests/test_invitations.py": has_users,
+    "tests/test_signup.py": has_users,
+    "tests/utils/members.py": has_users,
 }
 #: Strategy directories hold only files listed in EXPECTED (no stray implementation).
 STRATEGY_FILES = (
@@ -242,6 +250,7 @@ CONTENT: dict[tuple[str, str], Predicate] = {
     (".env", "\nAUTH_SECRET="): has_users,
     (".env", "\nTENANT_JWT_SECRET="): lambda a: a["resolution"] == "jwt" and not has_users(a),
     (".env.example", "\nAUTH_SECRET="): has_users,
+    (".env.example", "\nSIGNUP_MODE=invite"): has_users,
     (f"{PKG}/main.py", "authenticate=parts.authenticate"): has_users,
     # users add-member names tenants: only a durable store knows them outside the server.
     (f"{PKG}/cli/*.py", '@users_app.command("add-member")'): lambda a: (

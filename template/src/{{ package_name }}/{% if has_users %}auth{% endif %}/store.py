@@ -17,8 +17,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from .access import AccessCache, User
-from .errors import AlreadyMemberError, EmailTakenError, LastOwnerError, UserNotFoundError
-from .models import MembershipRow, RefreshTokenRow, Role, UserRow
+from .errors import (
+    AlreadyMemberError,
+    EmailTakenError,
+    ForbiddenError,
+    LastOwnerError,
+    UserNotFoundError,
+)
+from .models import InvitationRow, MembershipRow, RefreshTokenRow, Role, UserRow
 
 _USER = (UserRow.id, UserRow.email, UserRow.is_active)
 
@@ -134,15 +140,24 @@ class UserStore:
             raise UserNotFoundError() from None
         await self._cache.forget_member(user_id, tenant_id)
 
-    async def set_role(self, tenant_id: uuid.UUID, user_id: uuid.UUID, role: Role) -> bool:
-        """Change a member's role; ``False`` if not a member, 409 for the last owner."""
-        return await self._change(tenant_id, user_id, role)
+    async def set_role(
+        self, tenant_id: uuid.UUID, user_id: uuid.UUID, role: Role, *, by_owner: bool = True
+    ) -> bool:
+        """Change a member's role; ``False`` if not a member, 409 for the last owner.
+        ``by_owner=False`` (an admin's change): 403 if the member is an owner."""
+        return await self._change(tenant_id, user_id, role, by_owner)
 
-    async def remove_member(self, tenant_id: uuid.UUID, user_id: uuid.UUID) -> bool:
-        """``False`` if not a member; 409 for the last owner."""
-        return await self._change(tenant_id, user_id, None)
+    async def remove_member(
+        self, tenant_id: uuid.UUID, user_id: uuid.UUID, *, by_owner: bool = True
+    ) -> bool:
+        """``False`` if not a member; 409 for the last owner; 403 as in ``set_role``."""
+        return await self._change(tenant_id, user_id, None, by_owner)
 
-    async def _change(self, tenant_id: uuid.UUID, user_id: uuid.UUID, role: Role | None) -> bool:
+    async def _change(
+        self, tenant_id: uuid.UUID, user_id: uuid.UUID, role: Role | None, by_owner: bool = True
+    ) -> bool:
+        # The member's role is checked under the same lock as the write: an admin cannot
+        # change someone who became an owner since the request read their role.
         async with self._engine.begin() as conn:
             owners = await _lock_owners(conn, tenant_id)
             current = await conn.scalar(
@@ -152,6 +167,8 @@ class UserStore:
             )
             if current is None:
                 return False
+            if current == Role.OWNER and not by_owner:
+                raise ForbiddenError("Only owners can change owners")
             if current == Role.OWNER and role is not Role.OWNER and owners == [user_id]:
                 raise LastOwnerError()
             member = (MembershipRow.tenant_id == tenant_id) & (MembershipRow.user_id == user_id)
@@ -163,8 +180,10 @@ class UserStore:
         return True
 
     async def remove_tenant(self, tenant_id: uuid.UUID) -> None:
-        """Every membership of a purged tenant (its users stay: they are global)."""
+        """Every membership and invitation of a purged tenant (its users stay: they are
+        global)."""
         async with self._engine.begin() as conn:
+            await conn.execute(delete(InvitationRow).where(InvitationRow.tenant_id == tenant_id))
             users = (
                 (
                     await conn.execute(

@@ -15,10 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ..tenancy.cache import CachedTenantStore
 from .access import AccessCache, Authenticator, UserLookup
 from .audit import AuthEvents
+from .invitations import Invitations
 from .passwords import Passwords
 from .refresh import RefreshTokens
 from .service import Logins
 from .settings import AuthSettings
+from .signup import Signups
 from .store import UserStore
 from .tokens import AccessTokens
 
@@ -36,6 +38,10 @@ class Auth:
     authenticate: Authenticator
     #: Logins, failed logins, sign-ups, member changes: the ``auth_events`` table.
     events: AuthEvents
+    #: Invitations to tenants (``POST /api/invitations``, ``/auth/invitations/accept``).
+    invitations: Invitations
+    #: Self-serve sign-up (``POST /auth/signup``).
+    signups: Signups
 
 
 def build_auth(
@@ -61,6 +67,8 @@ def build_auth(
         logins=Logins(users, lookup, passwords, tokens, refresh, tenants),
         authenticate=Authenticator(tokens, lookup, token_resolves=token_resolves),
         events=AuthEvents(engine),
+        invitations=Invitations(engine, cache, ttl_days=settings.auth_invitation_days),
+        signups=Signups(engine, users, passwords, cache),
     )
 
 
