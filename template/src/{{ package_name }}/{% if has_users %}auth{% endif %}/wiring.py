@@ -15,7 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ..tenancy.cache import CachedTenantStore
 from .access import AccessCache, Authenticator, UserLookup
 from .audit import AuthEvents
+from .mail import Postman, build_mailer
 from .passwords import Passwords
+from .recovery import Recovery
 from .refresh import RefreshTokens
 from .service import Logins
 from .settings import AuthSettings
@@ -36,6 +38,10 @@ class Auth:
     authenticate: Authenticator
     #: Logins, failed logins, sign-ups, member changes: the ``auth_events`` table.
     events: AuthEvents
+    #: Sends mail (``MAIL_BACKEND``) without raising: from background tasks.
+    mail: Postman
+    #: Password resets and email verification.
+    recovery: Recovery
 
 
 def build_auth(
@@ -45,13 +51,17 @@ def build_auth(
     cache: AccessCache,
     *,
     token_resolves: bool,
+    production: bool = False,
 ) -> Auth:
-    """``token_resolves``: the resolver verifies the access token (jwt resolution)."""
+    """``token_resolves``: the resolver verifies the access token (jwt resolution);
+    ``production``: no mail text in logs (``MAIL_BACKEND=log``)."""
     tokens = AccessTokens(settings)
     passwords = Passwords()
     users = UserStore(engine, cache)
     lookup = UserLookup(cache, users.get, users.role)
     refresh = RefreshTokens(engine, ttl_days=settings.auth_refresh_token_days)
+    events = AuthEvents(engine)
+    mail = Postman(build_mailer(settings, production=production))
     return Auth(
         tokens=tokens,
         passwords=passwords,
@@ -60,7 +70,9 @@ def build_auth(
         refresh=refresh,
         logins=Logins(users, lookup, passwords, tokens, refresh, tenants),
         authenticate=Authenticator(tokens, lookup, token_resolves=token_resolves),
-        events=AuthEvents(engine),
+        events=events,
+        mail=mail,
+        recovery=Recovery(engine, passwords, cache, events, mail, settings),
     )
 
 
