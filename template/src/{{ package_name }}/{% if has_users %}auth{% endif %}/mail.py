@@ -45,18 +45,19 @@ class Mailer(Protocol):
 
 class LogMailer:
     def __init__(self, *, redact: bool = False) -> None:
-        #: Write who and what only, never the text (production).
+        #: Write who and what only, never the text, and keep nothing (production).
         self.redact = redact
+        #: The newest mails written (none when ``redact``).
         self.outbox: deque[Message] = deque(maxlen=OUTBOX_SIZE)
 
     async def send(self, message: Message) -> None:
-        self.outbox.append(message)
-        if self.redact:
+        if self.redact:  # nor kept: the outbox is for tests
             logger.warning(
                 "mail to %s NOT SENT (MAIL_BACKEND=log): %s", message.to, message.subject
             )
-        else:
-            logger.info("mail to %s: %s\n\n%s", message.to, message.subject, message.body)
+            return
+        self.outbox.append(message)
+        logger.info("mail to %s: %s\n\n%s", message.to, message.subject, message.body)
 
 
 class SmtpMailer:
