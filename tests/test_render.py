@@ -230,6 +230,13 @@ EXPECTED: dict[str, Predicate] = {
     "tests/test_invitations.py": has_users,
     "tests/test_signup.py": has_users,
     "tests/utils/members.py": has_users,
+    # Mail, password resets and email verification.
+    **{
+        f"{PKG}/auth/{name}.py": has_users
+        for name in ("mail", "recovery", "recovery_settings", "user_tokens")
+    },
+    f"{PKG}/api/recovery.py": has_users,
+    "tests/test_recovery.py": has_users,
 }
 #: Strategy directories hold only files listed in EXPECTED (no stray implementation).
 STRATEGY_FILES = (
@@ -246,6 +253,9 @@ CONTENT: dict[tuple[str, str], Predicate] = {
     ("pyproject.toml", '"pyjwt'): lambda a: a["resolution"] == "jwt" or has_users(a),
     ("pyproject.toml", '"pwdlib[argon2]'): has_users,
     ("pyproject.toml", '"email-validator'): has_users,
+    ("pyproject.toml", '"aiosmtplib>='): has_users,
+    ("pyproject.toml", '"aiosmtpd>='): has_users,
+    (".env.example", "\nMAIL_BACKEND="): has_users,
     # The service's own token secret, generated into .env; one secret with jwt resolution.
     (".env", "\nAUTH_SECRET="): has_users,
     (".env", "\nTENANT_JWT_SECRET="): lambda a: a["resolution"] == "jwt" and not has_users(a),

@@ -3,7 +3,8 @@
 Read in this order: ``models`` -> ``inputs`` -> ``passwords`` -> ``tokens`` ->
 ``refresh`` -> ``store`` -> ``access`` (the check on every tenant request) ->
 ``service`` (login, refresh, logout) -> ``dependencies`` -> ``wiring``; then
-``members``, ``invitations`` (+ ``delivery``) and ``signup``.
+``members``, ``invitations`` (+ ``delivery``) and ``signup``; then mail and recovery:
+``mail`` -> ``user_tokens`` -> ``recovery`` (password reset, email verification).
 """
 
 from .access import Membership, User

@@ -16,7 +16,9 @@ from ..tenancy.cache import CachedTenantStore
 from .access import AccessCache, Authenticator, UserLookup
 from .audit import AuthEvents
 from .invitations import Invitations
+from .mail import Postman, build_mailer
 from .passwords import Passwords
+from .recovery import Recovery
 from .refresh import RefreshTokens
 from .service import Logins
 from .settings import AuthSettings
@@ -42,6 +44,10 @@ class Auth:
     invitations: Invitations
     #: Self-serve sign-up (``POST /auth/signup``).
     signups: Signups
+    #: Sends mail (``MAIL_BACKEND``) without raising: from background tasks.
+    mail: Postman
+    #: Password resets and email verification.
+    recovery: Recovery
 
 
 def build_auth(
@@ -51,13 +57,17 @@ def build_auth(
     cache: AccessCache,
     *,
     token_resolves: bool,
+    production: bool = False,
 ) -> Auth:
-    """``token_resolves``: the resolver verifies the access token (jwt resolution)."""
+    """``token_resolves``: the resolver verifies the access token (jwt resolution);
+    ``production``: no mail text in logs (``MAIL_BACKEND=log``)."""
     tokens = AccessTokens(settings)
     passwords = Passwords()
     users = UserStore(engine, cache)
     lookup = UserLookup(cache, users.get, users.role)
     refresh = RefreshTokens(engine, ttl_days=settings.auth_refresh_token_days)
+    events = AuthEvents(engine)
+    mail = Postman(build_mailer(settings, production=production))
     return Auth(
         tokens=tokens,
         passwords=passwords,
@@ -66,9 +76,11 @@ def build_auth(
         refresh=refresh,
         logins=Logins(users, lookup, passwords, tokens, refresh, tenants),
         authenticate=Authenticator(tokens, lookup, token_resolves=token_resolves),
-        events=AuthEvents(engine),
+        events=events,
         invitations=Invitations(engine, cache, ttl_days=settings.auth_invitation_days),
         signups=Signups(engine, users, passwords, cache),
+        mail=mail,
+        recovery=Recovery(engine, passwords, cache, events, mail, settings),
     )
 
 
