@@ -1,40 +1,45 @@
-"""How an invitation reaches its invitee, and a sign-up notice reaches an account's owner.
+"""The mails of invitations and sign-ups: what they say, sent through ``mail.py``.
 
-Each message is one function, so that sending it by mail is a change here only. For
-now each is a log line on the ``auth.mail`` logger (INFO): in development, the token
-to paste into ``POST /auth/invitations/accept``. That line carries the token: route
-``auth.mail`` to wherever mail would go, never to a shared log.
+Each is built here and delivered after the answer (a background task: ``Postman.deliver``
+never raises), like the password-reset and verification mails (``recovery.py``). Links
+point to your web application (``PUBLIC_URL``): its page posts the token to the API.
 """
 
 from __future__ import annotations
 
-import logging
+import json
 
 from ..tenancy.tenant import Tenant
 from .invitations import Invitation
+from .mail import Message
 
-logger = logging.getLogger("auth.mail")
 
-
-async def send_invitation(invitation: Invitation, token: str, tenant: Tenant) -> None:
+def invitation_mail(invitation: Invitation, token: str, tenant: Tenant, public_url: str) -> Message:
     """Tell ``invitation.email`` they are invited to ``tenant``, with the token to accept."""
-    logger.info(
-        "To %s: you are invited to %s as %s until %s. Accept: POST /auth/invitations/accept "
-        '{"token": "%s"} (with your access token, or with "email" and "password" for a '
-        "new account)",
-        invitation.email,
-        tenant.name,
-        invitation.role.value,
-        invitation.expires_at.isoformat(timespec="minutes"),
-        token,
+    until = invitation.expires_at.isoformat(timespec="minutes")
+    return Message(
+        to=invitation.email,
+        subject=f"You are invited to {tenant.name}",
+        body=(
+            f"You are invited to join {tenant.name} as {invitation.role.value}. Accept here\n"
+            f"(the link works once, until {until}):\n\n"
+            f"{public_url}/accept-invitation?token={token}\n\n"
+            "The page posts the token to POST /auth/invitations/accept, with your access\n"
+            "token, or with an email and a password for a new account:\n\n"
+            f"{json.dumps({'token': token})}\n"
+        ),
     )
 
 
-async def send_signup_notice(email: str) -> None:
+def signup_notice(email: str, public_url: str) -> Message:
     """Tell the owner of an existing account that someone signed up with their address
     (the sign-up's answer does not say so: it would tell anyone which addresses exist)."""
-    logger.info(
-        "To %s: someone tried to sign up with this address, which has an account already. "
-        "Log in with it (or reset your password).",
-        email,
+    return Message(
+        to=email,
+        subject="Someone tried to sign up with your address",
+        body=(
+            "Someone tried to sign up with this address, which has an account already.\n"
+            f"Log in with it, or reset your password: {public_url}/reset-password\n"
+            "If it was not you, ignore this mail.\n"
+        ),
     )
