@@ -197,6 +197,7 @@ EXPECTED: dict[str, Predicate] = {
     "tests/test_redis.py": durable_store,
     # Features.
     f"{PKG}/tenancy/ratelimit.py": on("rate_limiting"),
+    f"{PKG}/tenancy/limiter.py": lambda a: a["rate_limiting"] or has_users(a),
     "tests/test_ratelimit.py": on("rate_limiting"),
     f"{PKG}/tenancy/audit.py": on("audit_log"),
     f"{PKG}/api/audit.py": on("audit_log"),
@@ -220,6 +221,8 @@ EXPECTED: dict[str, Predicate] = {
     "tests/test_auth.py": has_users,
     "tests/test_auth_events.py": has_users,
     "tests/utils/auth.py": has_users,
+    f"{PKG}/auth/guard.py": has_users,
+    "tests/test_login_limits.py": has_users,
 }
 #: Strategy directories hold only files listed in EXPECTED (no stray implementation).
 STRATEGY_FILES = (

@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from fastapi import Request
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..tenancy.cache import CachedTenantStore
 from .access import AccessCache, Authenticator, UserLookup
 from .audit import AuthEvents
+from .guard import LoginGuard
 from .passwords import Passwords
 from .refresh import RefreshTokens
 from .service import Logins
@@ -36,6 +38,8 @@ class Auth:
     authenticate: Authenticator
     #: Logins, failed logins, sign-ups, member changes: the ``auth_events`` table.
     events: AuthEvents
+    #: Failed-login limits per account and per client address (``/auth/login``).
+    guard: LoginGuard
 
 
 def build_auth(
@@ -45,13 +49,16 @@ def build_auth(
     cache: AccessCache,
     *,
     token_resolves: bool,
+    redis: Redis | None = None,
 ) -> Auth:
-    """``token_resolves``: the resolver verifies the access token (jwt resolution)."""
+    """``token_resolves``: the resolver verifies the access token (jwt resolution);
+    ``redis``: login limits shared by every instance."""
     tokens = AccessTokens(settings)
     passwords = Passwords()
     users = UserStore(engine, cache)
     lookup = UserLookup(cache, users.get, users.role)
     refresh = RefreshTokens(engine, ttl_days=settings.auth_refresh_token_days)
+    events = AuthEvents(engine)
     return Auth(
         tokens=tokens,
         passwords=passwords,
@@ -60,7 +67,8 @@ def build_auth(
         refresh=refresh,
         logins=Logins(users, lookup, passwords, tokens, refresh, tenants),
         authenticate=Authenticator(tokens, lookup, token_resolves=token_resolves),
-        events=AuthEvents(engine),
+        events=events,
+        guard=LoginGuard(settings, redis, events),
     )
 
 
