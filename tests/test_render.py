@@ -223,6 +223,8 @@ EXPECTED: dict[str, Predicate] = {
     "tests/utils/auth.py": has_users,
     f"{PKG}/auth/guard.py": has_users,
     "tests/test_login_limits.py": has_users,
+    f"{PKG}/auth/token_cache.py": has_users,
+    "tests/test_token_cache.py": has_users,
 }
 #: Strategy directories hold only files listed in EXPECTED (no stray implementation).
 STRATEGY_FILES = (

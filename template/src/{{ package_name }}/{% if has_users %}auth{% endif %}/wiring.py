@@ -22,6 +22,7 @@ from .refresh import RefreshTokens
 from .service import Logins
 from .settings import AuthSettings
 from .store import UserStore
+from .token_cache import CachedAccessTokens
 from .tokens import AccessTokens
 
 
@@ -53,7 +54,7 @@ def build_auth(
 ) -> Auth:
     """``token_resolves``: the resolver verifies the access token (jwt resolution);
     ``redis``: login limits shared by every instance."""
-    tokens = AccessTokens(settings)
+    tokens = CachedAccessTokens(settings)  # verified once, then remembered until expiry
     passwords = Passwords()
     users = UserStore(engine, cache)
     lookup = UserLookup(cache, users.get, users.role)
