@@ -9,9 +9,11 @@ round*. The report gives the median of those ratios, so drift of the machine
 during the run affects both sides of each ratio alike.
 
 Phases: requests at 10 tenants (bare, the three generated modes, the anchor
-library), resolution microbenchmark, growth to 1,000 and 10,000 tenants through
-the admin API (provisioning times), requests at each scale, migrations across
-100 and 1,000 schemas and 100 databases. Results: ``bench/results/``.
+library), what authentication adds (the rls service rendered with ``auth=builtin``
+against the same without users) and login latency, resolution microbenchmark,
+growth to 1,000 and 10,000 tenants through the admin API (provisioning times),
+requests at each scale, migrations across 100 and 1,000 schemas and 100 databases.
+Results: ``bench/results/``.
 """
 
 from __future__ import annotations
@@ -46,6 +48,9 @@ BUILD = ROOT / "build" / "bench"
 RESULTS = ROOT / "bench" / "results"
 VENV_BIN = Path(sys.executable).parent
 ADMIN_TOKEN = "bench-admin-token-" + "x" * 32
+AUTH_SECRET = "bench-auth-secret-" + "y" * 32
+#: The user who owns every tenant of the service with users, and logs in.
+BENCH_EMAIL, BENCH_PASSWORD = "bench@example.com", "bench-password-0123"
 CONNECTIONS = 10
 ROWS = 20
 sys.path.insert(0, str(ROOT))
@@ -202,7 +207,9 @@ def running(servers: list[Server]) -> Iterator[None]:
 # --- load -----------------------------------------------------------------------
 
 
-def wrk(url: str, tenants_file: Path, seconds: float, *, ordered: bool = False) -> WrkResult:
+def wrk(
+    url: str, tenants_file: Path, seconds: float, *, ordered: bool = False, authorization: str = ""
+) -> WrkResult:
     return run_wrk(
         url,
         tenants_file,
@@ -211,6 +218,7 @@ def wrk(url: str, tenants_file: Path, seconds: float, *, ordered: bool = False) 
         script=BUILD / "tenants.lua",
         prefix=pinned("1"),
         ordered=ordered,
+        authorization=authorization,
     )
 
 
@@ -220,6 +228,8 @@ class Variant:
     url: str
     tenants_file: Path
     baseline: str | None  # the variant it is divided by; None for a baseline
+    #: Every request's Authorization header (a service with users).
+    authorization: str = ""
 
 
 def compare(
@@ -232,8 +242,11 @@ def compare(
         order = variants[:]
         random.shuffle(order)
         for variant in order:
-            wrk(variant.url, variant.tenants_file, 1)  # warm-up: pool, caches, plans
-            runs[variant.name].append(wrk(variant.url, variant.tenants_file, seconds))
+            auth = variant.authorization
+            wrk(variant.url, variant.tenants_file, 1, authorization=auth)  # pool, caches, plans
+            runs[variant.name].append(
+                wrk(variant.url, variant.tenants_file, seconds, authorization=auth)
+            )
         log(
             f"{phase}: round {number + 1}/{rounds}: "
             + ", ".join(f"{name} {results[-1].rps:.0f}" for name, results in runs.items())
@@ -267,6 +280,12 @@ class Service:
     mode: str
     superuser: str
     redis_url: str
+    #: Its build folder (``build/bench/<name>``, package ``bench_<name>``); default: the mode.
+    name: str = ""
+    #: Rendered with ``auth=builtin``: tenants are owned by ``BENCH_EMAIL``.
+    users: bool = False
+    #: ``Bearer <token>`` of ``BENCH_EMAIL`` (with users), after ``log_in``.
+    authorization: str = ""
     runtime: str = ""
     owner: str = ""
     identifiers: list[str] = field(default_factory=list)
@@ -275,15 +294,23 @@ class Service:
     server: Server | None = None
 
     @property
+    def key(self) -> str:
+        return self.name or self.mode
+
+    @property
     def package(self) -> str:
-        return f"bench_{self.mode}"
+        return f"bench_{self.key}"
 
     @property
     def cli(self) -> str:
-        return str(VENV_BIN / f"bench-{self.mode}")
+        return str(VENV_BIN / f"bench-{self.key.replace('_', '-')}")
+
+    @property
+    def folder(self) -> Path:
+        return BUILD / self.key
 
     def env(self) -> dict[str, str]:
-        return {
+        env = {
             "DATABASE_URL": self.runtime,
             "MIGRATION_DATABASE_URL": self.owner,
             "REDIS_URL": self.redis_url,
@@ -291,6 +318,9 @@ class Service:
             "LOG_LEVEL": "WARNING",
             "BENCH_PACKAGE": self.package,
         }
+        if self.users:  # one token for the whole run
+            env |= {"AUTH_SECRET": AUTH_SECRET, "AUTH_ACCESS_TOKEN_MINUTES": "1440"}
+        return env
 
     async def bootstrap(self) -> None:
         devdb = importlib.import_module(f"{self.package}.devdb")
@@ -305,10 +335,35 @@ class Service:
             [self.cli, "migrate"],
             env={**os.environ, **self.env()},
             check=True,
-            cwd=BUILD / self.mode,
+            cwd=self.folder,
             stdout=subprocess.DEVNULL,
         )
-        self.server = Server(self.mode, "bench.apps.service:create_app", self.env())
+        self.server = Server(self.key, "bench.apps.service:create_app", self.env())
+
+    def create_owner(self) -> None:
+        """``BENCH_EMAIL``, who will own every tenant created (with users)."""
+        assert self.server is not None
+        response = httpx.post(
+            self.server.url + "/admin/users",
+            json={"email": BENCH_EMAIL, "password": BENCH_PASSWORD},
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+        )
+        if response.status_code != 201:
+            raise RuntimeError(f"creating the bench user: {response.status_code} {response.text}")
+
+    def log_in(self) -> float:
+        """``POST /auth/login`` as ``BENCH_EMAIL``; keeps the token, returns milliseconds."""
+        assert self.server is not None
+        start = time.perf_counter()
+        response = httpx.post(
+            self.server.url + "/auth/login",
+            data={"username": BENCH_EMAIL, "password": BENCH_PASSWORD},
+            timeout=30,
+        )
+        elapsed = (time.perf_counter() - start) * 1000
+        response.raise_for_status()
+        self.authorization = f"Bearer {response.json()['access_token']}"
+        return elapsed
 
     def namespace(self, identifier: str) -> str:
         """The namespace the service recorded for the tenant when it created it."""
@@ -330,11 +385,10 @@ async def provision(service: Service, wanted: list[str], concurrency: int) -> li
         while queue:
             identifier = queue.pop(0)
             start = time.perf_counter()
-            response = await client.post(
-                "/admin/tenants",
-                json={"identifier": identifier, "name": identifier},
-                headers=headers,
-            )
+            body = {"identifier": identifier, "name": identifier}
+            if service.users:
+                body["owner_email"] = BENCH_EMAIL
+            response = await client.post("/admin/tenants", json=body, headers=headers)
             latencies.append((time.perf_counter() - start) * 1000)
             if response.status_code != 201:
                 raise RuntimeError(f"creating {identifier}: {response.status_code} {response.text}")
@@ -389,9 +443,14 @@ def tenants_file(name: str, wanted: list[str]) -> Path:
     return path
 
 
-def check_notes(url: str, identifier: str, *, tenant_rows: bool = True) -> None:
+def check_notes(
+    url: str, identifier: str, *, tenant_rows: bool = True, authorization: str = ""
+) -> None:
     """Before measuring: 20 notes, all of the tenant asked for."""
-    response = httpx.get(url + "/api/notes?limit=20", headers={"X-Tenant-ID": identifier})
+    headers = {"X-Tenant-ID": identifier}
+    if authorization:
+        headers["Authorization"] = authorization
+    response = httpx.get(url + "/api/notes?limit=20", headers=headers)
     response.raise_for_status()
     items = response.json()["items"]
     if len(items) != ROWS:
@@ -423,7 +482,7 @@ def downgrade() -> None:
 
 
 def add_revision(service: Service) -> str:
-    versions = BUILD / service.mode / "src" / service.package / "migrations" / "tenant" / "versions"
+    versions = service.folder / "src" / service.package / "migrations" / "tenant" / "versions"
     existing = sorted(versions.glob("bench_*.py"))
     n = len(existing) + 1
     previous = f"bench_{n - 1:04d}" if existing else "tenant_0001"
@@ -455,7 +514,7 @@ async def migrate(service: Service, concurrency: int) -> dict[str, Any]:
     subprocess.run(
         [service.cli, "migrate", "--concurrency", str(concurrency)],
         env={**os.environ, **service.env()},
-        cwd=BUILD / service.mode,
+        cwd=service.folder,
         check=True,
         stdout=subprocess.DEVNULL,
     )
@@ -543,6 +602,9 @@ async def run(quick: bool, with_anchor: bool = True) -> dict[str, Any]:
         }
         for service in services.values():
             await service.bootstrap()
+        # The rls service again, rendered with users: what authentication adds.
+        auth = Service("rls", superuser, redis_url, name="rls_auth", users=True)
+        await auth.bootstrap()
         anchors = anchor_servers(superuser) if with_anchor else []
         first = identifiers(1, scale[0] + 1)
         if anchors:
@@ -556,8 +618,14 @@ async def run(quick: bool, with_anchor: bool = True) -> dict[str, Any]:
             services["rls"].env(),
         )
         servers = [bare, tenancy_only, *(s.server for s in services.values() if s.server), *anchors]
+        assert auth.server is not None
+        servers.append(auth.server)
         for server in servers:
             server.start()
+        auth.create_owner()
+        await provision(auth, first, concurrency=1)
+        auth.log_in()
+        check_notes(auth.server.url, first[-1], authorization=auth.authorization)
 
         # Phase 1: 10 tenants, every variant.
         for service in services.values():
@@ -589,6 +657,38 @@ async def run(quick: bool, with_anchor: bool = True) -> dict[str, Any]:
         results["requests"] += compare(f"{scale[0]} tenants", variants, rounds, seconds)
         for server in [*anchors, tenancy_only]:
             server.stop()
+
+        # What authentication adds on a cached membership, and what a login costs.
+        rls_url = services["rls"].server.url  # type: ignore[union-attr]
+        results["requests"] += compare(
+            f"{scale[0]} tenants, auth",
+            [
+                Variant("rls, auth=none", rls_url + "/api/notes?limit=20", few, None),
+                Variant(
+                    "rls, auth=builtin",
+                    auth.server.url + "/api/notes?limit=20",
+                    few,
+                    "rls, auth=none",
+                    auth.authorization,
+                ),
+                Variant("rls /ping, auth=none", rls_url + "/api/ping", few, None),
+                Variant(
+                    "rls /ping, auth=builtin",
+                    auth.server.url + "/api/ping",
+                    few,
+                    "rls /ping, auth=none",
+                    auth.authorization,
+                ),
+            ],
+            rounds if quick else 2 * rounds,  # a 3% target: more rounds than elsewhere
+            seconds,
+        )
+        results["auth"] = {
+            "login": logins(auth, 10 if quick else 50),
+            "argon2": argon2_cost(5 if quick else 20),
+            "middleware_us": await auth_microbench(auth, quick),
+        }
+        auth.server.stop()
 
         results["resolution"] = await resolution_microbench(services["rls"], quick)
 
@@ -712,6 +812,99 @@ async def resolution_microbench(service: Service, quick: bool) -> dict[str, floa
                 timings.append((time.perf_counter() - start) * 1e6 / (n // 5))
             out[name] = statistics.median(timings)
         log("resolution: " + ", ".join(f"{k} {v:.2f} us" for k, v in out.items()))
+        return out
+    finally:
+        await parts.aclose()
+
+
+def logins(service: Service, n: int) -> dict[str, float]:
+    """``POST /auth/login`` one at a time, the server otherwise idle: milliseconds."""
+    latencies = sorted(service.log_in() for _ in range(n))
+    result = {
+        "n": n,
+        "median_ms": statistics.median(latencies),
+        "p90_ms": latencies[int(n * 0.9)],
+    }
+    log(f"login: median {result['median_ms']:.1f} ms, p90 {result['p90_ms']:.1f} ms")
+    return result
+
+
+def argon2_cost(n: int) -> dict[str, Any]:
+    """The parameters the service hashes with (pwdlib's ``Argon2Hasher()``, argon2-cffi's
+    defaults) and what one verification takes here, alone, in milliseconds."""
+    import argon2
+    from pwdlib import PasswordHash
+    from pwdlib.hashers.argon2 import Argon2Hasher
+
+    hasher = PasswordHash((Argon2Hasher(),))
+    hashed = hasher.hash(BENCH_PASSWORD)
+    timings = []
+    for _ in range(n):
+        start = time.perf_counter()
+        hasher.verify(BENCH_PASSWORD, hashed)
+        timings.append((time.perf_counter() - start) * 1000)
+    return {
+        "variant": "argon2id",
+        "time_cost": argon2.DEFAULT_TIME_COST,
+        "memory_cost_kib": argon2.DEFAULT_MEMORY_COST,
+        "parallelism": argon2.DEFAULT_PARALLELISM,
+        "verify_ms": statistics.median(timings),
+    }
+
+
+async def auth_microbench(service: Service, quick: bool) -> dict[str, float]:
+    """Microseconds per request on a cache hit: the whole middleware of the service with
+    users, without and with its ``authenticate`` step (token + cached user and role)."""
+    package = service.package
+    settings_module = importlib.import_module(f"{package}.settings")
+    middleware = importlib.import_module(f"{package}.tenancy.middleware")
+    settings = settings_module.Settings(
+        database_url=service.runtime, redis_url=None, auth_secret=AUTH_SECRET
+    )
+    parts = importlib.import_module(f"{package}.parts").build_parts(settings)
+    scope = {
+        "type": "http",
+        "path": "/api/notes",
+        "method": "GET",
+        "headers": [
+            (b"host", b"127.0.0.1:8000"),
+            (b"user-agent", b"wrk"),
+            (b"x-tenant-id", b"t00001"),
+            (b"authorization", service.authorization.encode()),
+        ],
+    }
+
+    async def endpoint(scope: Any, receive: Any, send: Any) -> None:
+        return None
+
+    def app(authenticate: Any) -> Any:
+        return middleware.TenancyMiddleware(
+            endpoint,
+            resolver=parts.resolver,
+            lookup=parts.lookup,
+            excluded_paths=[*settings.tenancy_excluded_paths, *parts.hooks.excluded_paths],
+            admission=parts.admission,
+            authenticate=authenticate,
+        )
+
+    n = 20_000 if quick else 200_000
+    try:
+        await parts.store.get_by_identifier("t00001")  # load the caches
+        apps = {
+            "whole middleware": app(None),
+            "whole middleware, with authentication": app(parts.authenticate),
+        }
+        await apps["whole middleware, with authentication"](dict(scope), None, None)
+        out = {}
+        for name, asgi in apps.items():
+            timings = []
+            for _ in range(5):
+                start = time.perf_counter()
+                for _ in range(n // 5):
+                    await asgi(dict(scope), None, None)
+                timings.append((time.perf_counter() - start) * 1e6 / (n // 5))
+            out[name] = statistics.median(timings)
+        log("authentication: " + ", ".join(f"{k} {v:.2f} us" for k, v in out.items()))
         return out
     finally:
         await parts.aclose()

@@ -1,7 +1,9 @@
 """``make bench``: render the template, install what the benchmark runs, measure.
 
 This step runs in the template's own tool environment (it has Copier). It
-renders one service per isolation mode into ``build/bench/``, installs them,
+renders one service per isolation mode into ``build/bench/`` (without users: the
+comparison is about tenancy), and the rls one again with ``auth=builtin`` (what
+authentication adds), installs them,
 the bare baseline's and the anchor library's dependencies into one virtualenv
 (``build/bench/venv``, so every server runs on the same FastAPI, SQLAlchemy,
 asyncpg and uvicorn), then hands over to ``measure.py`` inside it.
@@ -21,7 +23,13 @@ from copier import run_copy
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build" / "bench"
 VENV = BUILD / "venv"
-MODES = ("rls", "schema", "database")
+#: Build folder -> (isolation, auth): one service per isolation mode, and rls with users.
+SERVICES = {
+    "rls": ("rls", "none"),
+    "schema": ("schema", "none"),
+    "database": ("database", "none"),
+    "rls_auth": ("rls", "builtin"),
+}
 #: What the servers import besides the rendered services.
 EXTRA = [
     "fastapi-tenancy==0.5.0",  # the anchor library, pinned: we compare against this release
@@ -32,15 +40,18 @@ EXTRA = [
 ]
 
 
-def render(mode: str) -> Path:
-    target = BUILD / mode
+def render(name: str) -> Path:
+    """``build/bench/<name>``, package ``bench_<name>``."""
+    mode, auth = SERVICES[name]
+    target = BUILD / name
     shutil.rmtree(target, ignore_errors=True)
     run_copy(
         str(ROOT),
         target,
         data={
-            "project_name": f"Bench {mode}",
+            "project_name": f"Bench {name}",
             "isolation": mode,
+            "auth": auth,
             "resolution": "header",
             "tenant_store": "sqlalchemy",
             # Off: the comparison is about tenancy. Measured separately below.
@@ -50,7 +61,9 @@ def render(mode: str) -> Path:
         defaults=True,
         unsafe=False,
         quiet=True,
-        vcs_ref=os.environ.get("BENCH_VCS_REF"),  # unset: the working tree as it is
+        # HEAD: the working tree as it is, uncommitted changes included (Copier would
+        # otherwise render the latest tag).
+        vcs_ref=os.environ.get("BENCH_VCS_REF", "HEAD"),
     )
     return target
 
@@ -60,7 +73,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="short rounds (a smoke test)")
     args, rest = parser.parse_known_args()
     uv = shutil.which("uv") or str(ROOT / ".tools" / "bin" / "uv")
-    projects = [render(mode) for mode in MODES]
+    projects = [render(name) for name in SERVICES]
     if not (VENV / "bin" / "python").exists():
         subprocess.run([uv, "venv", "--quiet", "-p", sys.executable, str(VENV)], check=True)
     env = {**os.environ, "VIRTUAL_ENV": str(VENV)}

@@ -9,16 +9,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 #: One tenant per request, from BENCH_TENANTS (one identifier per line): at random, or in
-#: order with BENCH_ORDERED=1 (a warm-up pass that visits every tenant).
+#: order with BENCH_ORDERED=1 (a warm-up pass that visits every tenant). BENCH_AUTHORIZATION,
+#: when set, is every request's Authorization header (a member's bearer token).
 SCRIPT = """
 local ids = {}
 for line in io.lines(os.getenv("BENCH_TENANTS")) do ids[#ids + 1] = line end
 local ordered = os.getenv("BENCH_ORDERED") == "1"
+local authorization = os.getenv("BENCH_AUTHORIZATION") or ""
 local i = 0
 request = function()
   i = i + 1
   local id = ordered and ids[(i - 1) % #ids + 1] or ids[math.random(#ids)]
-  return wrk.format(nil, nil, {["X-Tenant-ID"] = id})
+  local headers = {["X-Tenant-ID"] = id}
+  if authorization ~= "" then headers["Authorization"] = authorization end
+  return wrk.format(nil, nil, headers)
 end
 """
 
@@ -51,8 +55,8 @@ def parse(out: str) -> WrkResult:
         raise RuntimeError(f"wrk saw failed requests:\n{out}")
     return WrkResult(
         rps=float(_field(r"^Requests/sec:\s+([\d.]+)", out)),
-        p50_ms=_ms(_field(r"^\s+50%\s+(\S+)$", out)),
-        p99_ms=_ms(_field(r"^\s+99%\s+(\S+)$", out)),
+        p50_ms=_ms(_field(r"^\s+50%\s+(\S+)\s*$", out)),
+        p99_ms=_ms(_field(r"^\s+99%\s+(\S+)\s*$", out)),
     )
 
 
@@ -65,12 +69,14 @@ def run_wrk(
     script: Path,
     prefix: list[str],
     ordered: bool = False,
+    authorization: str = "",
 ) -> WrkResult:
     script.write_text(SCRIPT)
     env = {
         **os.environ,
         "BENCH_TENANTS": str(tenants_file),
         "BENCH_ORDERED": "1" if ordered else "0",
+        "BENCH_AUTHORIZATION": authorization,
     }
     command = [
         *prefix,

@@ -36,6 +36,12 @@ def test_wrk_report_is_read_from_its_own_lines() -> None:
     assert (result.rps, result.p50_ms, result.p99_ms) == (834.12, 10.70, 1200.0)
 
 
+def test_trailing_spaces_after_a_percentile_are_read() -> None:
+    # wrk pads some latencies ("1.04s "): seen on a loaded machine.
+    result = parse(WRK_REPORT.replace("     99%    1.20s\n", "     99%    1.04s \n"))
+    assert result.p99_ms == 1040.0
+
+
 def test_failed_requests_stop_the_benchmark() -> None:
     with pytest.raises(RuntimeError, match="failed requests"):
         parse(WRK_REPORT.replace("Requests/sec", "  Non-2xx or 3xx responses: 3\nRequests/sec"))
@@ -76,8 +82,24 @@ def _results() -> dict[str, object]:
             row("1000 tenants", "bare", 1000, None),
             row("1000 tenants", "rls", 960, "bare"),
             row("1000 tenants", "schema", 950, "bare"),
+            row("10 tenants, auth", "rls, auth=none", 1000, None),
+            row("10 tenants, auth", "rls, auth=builtin", 960, "rls, auth=none"),
         ],
         "resolution": {"resolve + cache hit": 1.5},
+        "auth": {
+            "login": {"n": 50, "median_ms": 61.0, "p90_ms": 70.0},
+            "argon2": {
+                "variant": "argon2id",
+                "time_cost": 3,
+                "memory_cost_kib": 65536,
+                "parallelism": 4,
+                "verify_ms": 55.0,
+            },
+            "middleware_us": {
+                "whole middleware": 3.0,
+                "whole middleware, with authentication": 9.0,
+            },
+        },
         "provisioning": {"rls": [4.0, 5.0, 6.0], "schema": [20.0, 40.0, 41.0]},
         "migrations": [
             {
@@ -99,6 +121,11 @@ def test_report_states_each_target_next_to_the_measurement(tmp_path: Path) -> No
     assert "| 10 | schema | 900 | 0.90x bare | 10.0 | 30.0 | >= 0.95x: **missed** |" in report
     assert "| schema | 3 | 40.0 | 41.0 | <= 30 ms: **missed** |" in report
     assert "| schema | 1000 | 1 | 12.0 | 12.0 | 1000/1000 | <= 20 s: met |" in report
+    # Authentication: within 3% of the same request without users; the login's Argon2 cost.
+    auth = "| 10 | rls, auth=builtin | 960 | 0.96x rls, auth=none | 10.0 | 30.0 |"
+    assert f"{auth} >= 0.97x: **missed** |" in report
+    assert "| 61.0 | 70.0 | 55.0 |" in report
+    assert "time_cost 3, memory_cost 65536 KiB, parallelism 4" in report
     assert (tmp_path / "report.png").read_bytes().startswith(b"\x89PNG")
 
 

@@ -199,6 +199,7 @@ EXPECTED: dict[str, Predicate] = {
     "tests/test_redis.py": durable_store,
     # Features.
     f"{PKG}/tenancy/ratelimit.py": on("rate_limiting"),
+    f"{PKG}/tenancy/limiter.py": lambda a: a["rate_limiting"] or has_users(a),
     "tests/test_ratelimit.py": on("rate_limiting"),
     f"{PKG}/tenancy/audit.py": on("audit_log"),
     f"{PKG}/api/audit.py": on("audit_log"),
@@ -237,6 +238,10 @@ EXPECTED: dict[str, Predicate] = {
     },
     f"{PKG}/api/recovery.py": has_users,
     "tests/test_recovery.py": has_users,
+    f"{PKG}/auth/guard.py": has_users,
+    "tests/test_login_limits.py": has_users,
+    f"{PKG}/auth/token_cache.py": has_users,
+    "tests/test_token_cache.py": has_users,
 }
 #: Strategy directories hold only files listed in EXPECTED (no stray implementation).
 STRATEGY_FILES = (

@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from fastapi import Request
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..tenancy.cache import CachedTenantStore
 from .access import AccessCache, Authenticator, UserLookup
 from .audit import AuthEvents
+from .guard import LoginGuard
 from .invitations import Invitations
 from .mail import Postman, build_mailer
 from .passwords import Passwords
@@ -24,6 +26,7 @@ from .service import Logins
 from .settings import AuthSettings
 from .signup import Signups
 from .store import UserStore
+from .token_cache import CachedAccessTokens
 from .tokens import AccessTokens
 
 
@@ -48,6 +51,8 @@ class Auth:
     mail: Postman
     #: Password resets and email verification.
     recovery: Recovery
+    #: Failed-login limits per account and per client address (``/auth/login``).
+    guard: LoginGuard
 
 
 def build_auth(
@@ -58,10 +63,12 @@ def build_auth(
     *,
     token_resolves: bool,
     production: bool = False,
+    redis: Redis | None = None,
 ) -> Auth:
     """``token_resolves``: the resolver verifies the access token (jwt resolution);
-    ``production``: no mail text in logs (``MAIL_BACKEND=log``)."""
-    tokens = AccessTokens(settings)
+    ``production``: no mail text in logs (``MAIL_BACKEND=log``); ``redis``: login limits
+    shared by every instance."""
+    tokens = CachedAccessTokens(settings)  # verified once, then remembered until expiry
     passwords = Passwords()
     users = UserStore(engine, cache)
     lookup = UserLookup(cache, users.get, users.role)
@@ -81,6 +88,7 @@ def build_auth(
         signups=Signups(engine, users, passwords, cache),
         mail=mail,
         recovery=Recovery(engine, passwords, cache, events, mail, settings),
+        guard=LoginGuard(settings, redis, events),
     )
 
 
