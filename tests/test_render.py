@@ -60,7 +60,6 @@ REFUSALS = (
         lambda a: a["tenant_store"] == "memory" and a["isolation"] != "rls",
         "tenant_store=memory",
     ),
-    Refusal(("auth",), lambda a: a["auth"] == "oidc", "not available yet"),
 )
 
 
@@ -109,17 +108,24 @@ OWN_CHECKS: dict[str, str] = {
     "schema-subdomain-redis": "audit policies without RLS; the Redis store over schemas",
     "database-path-sqlalchemy-no_audit_log": "database engines; no policies module at all",
     "rls-custom-memory-no_rate_limiting-no_audit_log": "the smallest project: no durable store",
+    "rls-path-memory-no_rate_limiting-auth_oidc": (
+        "an identity provider's tokens (OIDC_*, its key set), users made at first sight"
+    ),
     HEAVIEST: "the heaviest: every hybrid module, JWT, the Redis store, every feature",
 }
+
+#: Rendered and checked like every combination, without running their own tests: answers
+#: that meet in code of their own (the provider's token names the tenant).
+ALSO_RENDERED = ("schema-jwt-sqlalchemy-auth_oidc",)
 
 
 def _combinations() -> dict[str, Answers]:
     """Every strategy triple with every feature on, every feature set with the strategies'
-    defaults, and the ``OWN_CHECKS``; minus what copier.yml refuses."""
+    defaults, the ``OWN_CHECKS`` and ``ALSO_RENDERED``; minus what copier.yml refuses."""
     combos = list(_product(STRATEGIES, {**DEFAULTS, **dict.fromkeys(FEATURES, True)}))
     combos += _product(FEATURES, DEFAULTS)
     combos += _product(OPTIONS, DEFAULTS)
-    combos += [_answers(combination) for combination in OWN_CHECKS]
+    combos += [_answers(combination) for combination in (*OWN_CHECKS, *ALSO_RENDERED)]
     return {combination_id(a): a for a in combos if not _refused(a)}
 
 
@@ -158,6 +164,8 @@ uses_rls = when("isolation", "rls", "hybrid")
 uses_schemas = when("isolation", "schema", "hybrid")
 durable_store = unless("tenant_store", "memory")
 has_users = unless("auth", "none")
+builtin_auth = when("auth", "builtin")
+oidc_auth = when("auth", "oidc")
 
 #: Generated path -> whether it exists for the answers. Every file whose presence depends on
 #: the answers is listed (checked below), and so is every file of a strategy directory.
@@ -167,8 +175,9 @@ EXPECTED: dict[str, Predicate] = {
     f"{PKG}/tenancy/resolvers/base.py": always,
     **{f"{PKG}/tenancy/resolvers/{v}.py": when("resolution", v) for v in choices("resolution")},
     **{f"tests/test_resolution_{v}.py": when("resolution", v) for v in choices("resolution")},
-    # An identity provider's key set: verified tokens only.
-    f"{PKG}/tenancy/resolvers/jwks.py": when("resolution", "jwt"),
+    # An identity provider's key set: the jwt resolver's and auth=oidc's.
+    f"{PKG}/tenancy/jwks.py": lambda a: a["resolution"] == "jwt" or oidc_auth(a),
+    "tests/utils/provider.py": lambda a: a["resolution"] == "jwt" or oidc_auth(a),
     "tests/test_jwks.py": lambda a: a["resolution"] == "jwt" and not has_users(a),
     # Isolation: hybrid routes between rls and schema, so it carries both.
     f"{PKG}/tenancy/isolation/__init__.py": always,
@@ -203,22 +212,28 @@ EXPECTED: dict[str, Predicate] = {
     "tests/test_audit.py": on("audit_log"),
     # Every project checks its own settings against .env.example.
     "tests/test_settings.py": always,
-    # Users, memberships and the service's own tokens (auth=builtin).
+    # Users and memberships (auth=builtin or oidc); the service's own tokens (builtin); an
+    # identity provider's tokens (oidc).
     **{
         f"{PKG}/auth/{name}.py": has_users
         for name in (
             *("__init__", "access", "audit", "dependencies", "errors", "events", "inputs"),
-            "models",
-            *("passwords", "refresh", "service", "settings", "store", "tokens", "wiring"),
+            *("models", "settings", "store", "wiring"),
         )
     },
+    **{
+        f"{PKG}/auth/{name}.py": builtin_auth
+        for name in ("passwords", "refresh", "service", "tokens")
+    },
+    f"{PKG}/auth/oidc.py": oidc_auth,
     f"{PKG}/api/auth.py": has_users,
     f"{PKG}/api/users.py": has_users,
     f"{PKG}/cli/users.py": has_users,
-    "tests/test_cli_users.py": has_users,
+    "tests/test_cli_users.py": builtin_auth,
     f"{PKG}/migrations/shared/versions/shared_0002_auth.py": has_users,
-    "tests/test_auth.py": has_users,
-    "tests/test_auth_events.py": has_users,
+    "tests/test_auth.py": builtin_auth,
+    "tests/test_auth_events.py": builtin_auth,
+    "tests/test_oidc.py": oidc_auth,
     "tests/utils/auth.py": has_users,
 }
 #: Strategy directories hold only files listed in EXPECTED (no stray implementation).
@@ -234,12 +249,18 @@ CONTENT: dict[tuple[str, str], Predicate] = {
     # REDIS_URL serves cache invalidation, rate limits and the Redis store alike.
     ("pyproject.toml", '"redis>='): always,
     ("pyproject.toml", '"pyjwt'): lambda a: a["resolution"] == "jwt" or has_users(a),
-    ("pyproject.toml", '"pwdlib[argon2]'): has_users,
+    ("pyproject.toml", '"pwdlib[argon2]'): builtin_auth,
     ("pyproject.toml", '"email-validator'): has_users,
     # The service's own token secret, generated into .env; one secret with jwt resolution.
-    (".env", "\nAUTH_SECRET="): has_users,
+    (".env", "\nAUTH_SECRET="): builtin_auth,
+    (".env", "\nOIDC_JWKS_URL="): oidc_auth,
     (".env", "\nTENANT_JWT_SECRET="): lambda a: a["resolution"] == "jwt" and not has_users(a),
-    (".env.example", "\nAUTH_SECRET="): has_users,
+    (".env.example", "\nAUTH_SECRET="): builtin_auth,
+    (".env.example", "\nOIDC_ISSUER="): oidc_auth,
+    (".env.example", "\nOIDC_TENANT_CLAIM="): lambda a: a["resolution"] == "jwt" and oidc_auth(a),
+    # No passwords and no login with an identity provider.
+    (f"{PKG}/api/auth.py", '@router.post("/login"'): builtin_auth,
+    (f"{PKG}/auth/models.py", "password_hash"): builtin_auth,
     (f"{PKG}/main.py", "authenticate=parts.authenticate"): has_users,
     # users add-member names tenants: only a durable store knows them outside the server.
     (f"{PKG}/cli/*.py", '@users_app.command("add-member")'): lambda a: (
