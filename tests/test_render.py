@@ -259,8 +259,8 @@ CONTENT: dict[tuple[str, str], Predicate] = {
     (".env.example", "\nOIDC_ISSUER="): oidc_auth,
     (".env.example", "\nOIDC_TENANT_CLAIM="): lambda a: a["resolution"] == "jwt" and oidc_auth(a),
     # No passwords and no login with an identity provider.
-    (f"{PKG}/api/auth.py", '@router.post("/login"'): builtin_auth,
-    (f"{PKG}/auth/models.py", "password_hash"): builtin_auth,
+    (f"{PKG}/*.py", '@router.post("/login"'): builtin_auth,
+    (f"{PKG}/*.py", "password_hash"): builtin_auth,
     (f"{PKG}/main.py", "authenticate=parts.authenticate"): has_users,
     # users add-member names tenants: only a durable store knows them outside the server.
     (f"{PKG}/cli/*.py", '@users_app.command("add-member")'): lambda a: (
