@@ -33,7 +33,7 @@ BAD_ANSWERS: dict[str, list[tuple[dict[str, Any], str]]] = {
     "author_email": [({"author_email": "not-an-email"}, "author_email")],
     "isolation": [({"isolation": "shared"}, "isolation")],
     "tenant_store": [({"tenant_store": "memory", "isolation": "schema"}, "tenant_store=memory")],
-    "auth": [({"auth": "oidc"}, "not available yet")],
+    "auth": [({"auth": "ldap"}, "auth")],
 }
 BAD_CASES = [
     pytest.param(answers, message, id=f"{question}={answers[question]!r}")
@@ -111,3 +111,10 @@ def test_secrets_are_generated_and_not_recorded(tmp_path: Path, setting: str) ->
 def test_no_auth_secret_without_users(tmp_path: Path) -> None:
     project = render(tmp_path / "p", auth="none")
     assert "AUTH_SECRET" not in (project / ".env").read_text()
+
+
+def test_no_auth_secret_with_an_identity_provider(tmp_path: Path) -> None:
+    project = render(tmp_path / "p", auth="oidc")
+    env = (project / ".env").read_text()
+    assert "AUTH_SECRET" not in env
+    assert "\nOIDC_ISSUER=\n" in env

@@ -60,7 +60,6 @@ REFUSALS = (
         lambda a: a["tenant_store"] == "memory" and a["isolation"] != "rls",
         "tenant_store=memory",
     ),
-    Refusal(("auth",), lambda a: a["auth"] == "oidc", "not available yet"),
 )
 
 
@@ -109,17 +108,24 @@ OWN_CHECKS: dict[str, str] = {
     "schema-subdomain-redis": "audit policies without RLS; the Redis store over schemas",
     "database-path-sqlalchemy-no_audit_log": "database engines; no policies module at all",
     "rls-custom-memory-no_rate_limiting-no_audit_log": "the smallest project: no durable store",
+    "rls-path-memory-no_rate_limiting-auth_oidc": (
+        "an identity provider's tokens (OIDC_*, its key set), users made at first sight"
+    ),
     HEAVIEST: "the heaviest: every hybrid module, JWT, the Redis store, every feature",
 }
+
+#: Rendered and checked like every combination, without running their own tests: answers
+#: that meet in code of their own (the provider's token names the tenant).
+ALSO_RENDERED = ("schema-jwt-sqlalchemy-auth_oidc",)
 
 
 def _combinations() -> dict[str, Answers]:
     """Every strategy triple with every feature on, every feature set with the strategies'
-    defaults, and the ``OWN_CHECKS``; minus what copier.yml refuses."""
+    defaults, the ``OWN_CHECKS`` and ``ALSO_RENDERED``; minus what copier.yml refuses."""
     combos = list(_product(STRATEGIES, {**DEFAULTS, **dict.fromkeys(FEATURES, True)}))
     combos += _product(FEATURES, DEFAULTS)
     combos += _product(OPTIONS, DEFAULTS)
-    combos += [_answers(combination) for combination in OWN_CHECKS]
+    combos += [_answers(combination) for combination in (*OWN_CHECKS, *ALSO_RENDERED)]
     return {combination_id(a): a for a in combos if not _refused(a)}
 
 
@@ -158,6 +164,8 @@ uses_rls = when("isolation", "rls", "hybrid")
 uses_schemas = when("isolation", "schema", "hybrid")
 durable_store = unless("tenant_store", "memory")
 has_users = unless("auth", "none")
+builtin_auth = when("auth", "builtin")
+oidc_auth = when("auth", "oidc")
 
 #: Generated path -> whether it exists for the answers. Every file whose presence depends on
 #: the answers is listed (checked below), and so is every file of a strategy directory.
@@ -167,8 +175,9 @@ EXPECTED: dict[str, Predicate] = {
     f"{PKG}/tenancy/resolvers/base.py": always,
     **{f"{PKG}/tenancy/resolvers/{v}.py": when("resolution", v) for v in choices("resolution")},
     **{f"tests/test_resolution_{v}.py": when("resolution", v) for v in choices("resolution")},
-    # An identity provider's key set: verified tokens only.
-    f"{PKG}/tenancy/resolvers/jwks.py": when("resolution", "jwt"),
+    # An identity provider's key set: the jwt resolver's and auth=oidc's.
+    f"{PKG}/tenancy/jwks.py": lambda a: a["resolution"] == "jwt" or oidc_auth(a),
+    "tests/utils/provider.py": lambda a: a["resolution"] == "jwt" or oidc_auth(a),
     "tests/test_jwks.py": lambda a: a["resolution"] == "jwt" and not has_users(a),
     # A browser's WebSocket names its bearer token as a subprotocol.
     f"{PKG}/tenancy/websocket_bearer.py": lambda a: a["resolution"] == "jwt" or has_users(a),
@@ -199,49 +208,51 @@ EXPECTED: dict[str, Predicate] = {
     "tests/test_redis.py": durable_store,
     # Features.
     f"{PKG}/tenancy/ratelimit.py": on("rate_limiting"),
-    f"{PKG}/tenancy/limiter.py": lambda a: a["rate_limiting"] or has_users(a),
+    f"{PKG}/tenancy/limiter.py": lambda a: a["rate_limiting"] or builtin_auth(a),
     "tests/test_ratelimit.py": on("rate_limiting"),
     f"{PKG}/tenancy/audit.py": on("audit_log"),
     f"{PKG}/api/audit.py": on("audit_log"),
     "tests/test_audit.py": on("audit_log"),
     # Every project checks its own settings against .env.example.
     "tests/test_settings.py": always,
-    # Users, memberships and the service's own tokens (auth=builtin).
+    # Users and memberships (auth=builtin or oidc); the service's own tokens (builtin); an
+    # identity provider's tokens (oidc).
     **{
         f"{PKG}/auth/{name}.py": has_users
         for name in (
             *("__init__", "access", "audit", "dependencies", "errors", "events", "inputs"),
-            "models",
-            *("passwords", "refresh", "service", "settings", "store", "tokens", "wiring"),
-            *("delivery", "invitations", "members", "signup"),
+            *("models", "settings", "store", "wiring"),
         )
     },
+    **{
+        f"{PKG}/auth/{name}.py": builtin_auth
+        for name in ("passwords", "refresh", "service", "tokens")
+    },
+    f"{PKG}/auth/oidc.py": oidc_auth,
     f"{PKG}/api/auth.py": has_users,
     f"{PKG}/api/users.py": has_users,
     f"{PKG}/cli/users.py": has_users,
-    "tests/test_cli_users.py": has_users,
+    "tests/test_cli_users.py": builtin_auth,
     f"{PKG}/migrations/shared/versions/shared_0002_auth.py": has_users,
-    "tests/test_auth.py": has_users,
-    "tests/test_auth_events.py": has_users,
+    "tests/test_auth.py": builtin_auth,
+    "tests/test_auth_events.py": builtin_auth,
+    "tests/test_oidc.py": oidc_auth,
     "tests/utils/auth.py": has_users,
-    # Sign-up, invitations and a tenant's members (auth=builtin).
-    f"{PKG}/api/members.py": has_users,
-    f"{PKG}/api/signup.py": has_users,
-    "tests/test_members.py": has_users,
-    "tests/test_invitations.py": has_users,
-    "tests/test_signup.py": has_users,
-    "tests/utils/members.py": has_users,
-    # Mail, password resets and email verification.
+    # The service's own users only (auth=builtin): sign-up, invitations and a tenant's
+    # members; mail, password resets and email verification; login limits.
     **{
-        f"{PKG}/auth/{name}.py": has_users
-        for name in ("mail", "recovery", "recovery_settings", "user_tokens")
+        f"{PKG}/auth/{name}.py": builtin_auth
+        for name in (
+            *("delivery", "invitations", "members", "signup", "mail", "recovery"),
+            *("recovery_settings", "user_tokens", "guard", "token_cache"),
+        )
     },
-    f"{PKG}/api/recovery.py": has_users,
-    "tests/test_recovery.py": has_users,
-    f"{PKG}/auth/guard.py": has_users,
-    "tests/test_login_limits.py": has_users,
-    f"{PKG}/auth/token_cache.py": has_users,
-    "tests/test_token_cache.py": has_users,
+    **{f"{PKG}/api/{name}.py": builtin_auth for name in ("members", "signup", "recovery")},
+    **{
+        f"tests/test_{name}.py": builtin_auth
+        for name in ("members", "invitations", "signup", "recovery", "login_limits", "token_cache")
+    },
+    "tests/utils/members.py": builtin_auth,
 }
 #: Strategy directories hold only files listed in EXPECTED (no stray implementation).
 STRATEGY_FILES = (
@@ -256,16 +267,23 @@ CONTENT: dict[tuple[str, str], Predicate] = {
     # REDIS_URL serves cache invalidation, rate limits and the Redis store alike.
     ("pyproject.toml", '"redis>='): always,
     ("pyproject.toml", '"pyjwt'): lambda a: a["resolution"] == "jwt" or has_users(a),
-    ("pyproject.toml", '"pwdlib[argon2]'): has_users,
+    ("pyproject.toml", '"pwdlib[argon2]'): builtin_auth,
     ("pyproject.toml", '"email-validator'): has_users,
-    ("pyproject.toml", '"aiosmtplib>='): has_users,
-    ("pyproject.toml", '"aiosmtpd>='): has_users,
-    (".env.example", "\nMAIL_BACKEND="): has_users,
+    ("pyproject.toml", '"aiosmtplib>='): builtin_auth,
+    ("pyproject.toml", '"aiosmtpd>='): builtin_auth,
+    (".env.example", "\nMAIL_BACKEND="): builtin_auth,
     # The service's own token secret, generated into .env; one secret with jwt resolution.
-    (".env", "\nAUTH_SECRET="): has_users,
+    (".env", "\nAUTH_SECRET="): builtin_auth,
+    (".env", "\nOIDC_JWKS_URL="): oidc_auth,
     (".env", "\nTENANT_JWT_SECRET="): lambda a: a["resolution"] == "jwt" and not has_users(a),
     (".env.example", "\nAUTH_SECRET="): has_users,
     (".env.example", "\nSIGNUP_MODE=invite"): has_users,
+    (".env.example", "\nAUTH_SECRET="): builtin_auth,
+    (".env.example", "\nOIDC_ISSUER="): oidc_auth,
+    (".env.example", "\nOIDC_TENANT_CLAIM="): lambda a: a["resolution"] == "jwt" and oidc_auth(a),
+    # No passwords and no login with an identity provider.
+    (f"{PKG}/*.py", '@router.post("/login"'): builtin_auth,
+    (f"{PKG}/*.py", "password_hash"): builtin_auth,
     (f"{PKG}/main.py", "authenticate=parts.authenticate"): has_users,
     # users add-member names tenants: only a durable store knows them outside the server.
     (f"{PKG}/cli/*.py", '@users_app.command("add-member")'): lambda a: (
