@@ -757,6 +757,12 @@ async def run(quick: bool, with_anchor: bool = True) -> dict[str, Any]:
     return results
 
 
+def _notes_scope(*extra: tuple[bytes, bytes]) -> dict[str, Any]:
+    """The ASGI scope of wrk's notes request for tenant t00001 (plus ``extra`` headers)."""
+    headers = [(b"host", b"127.0.0.1:8000"), (b"user-agent", b"wrk"), (b"x-tenant-id", b"t00001")]
+    return {"type": "http", "path": "/api/notes", "method": "GET", "headers": [*headers, *extra]}
+
+
 async def resolution_microbench(service: Service, quick: bool) -> dict[str, float]:
     """Microseconds per request on a cache hit: resolver + cached store; the whole middleware."""
     package = service.package
@@ -767,16 +773,7 @@ async def resolution_microbench(service: Service, quick: bool) -> dict[str, floa
     settings = settings_module.Settings(database_url=service.runtime, redis_url=None)
     parts = importlib.import_module(f"{package}.parts").build_parts(settings)
     resolver, lookup = parts.resolver, parts.lookup
-    scope = {
-        "type": "http",
-        "path": "/api/notes",
-        "method": "GET",
-        "headers": [
-            (b"host", b"127.0.0.1:8000"),
-            (b"user-agent", b"wrk"),
-            (b"x-tenant-id", b"t00001"),
-        ],
-    }
+    scope = _notes_scope()
 
     async def endpoint(scope: Any, receive: Any, send: Any) -> None:
         return None
@@ -862,17 +859,7 @@ async def auth_microbench(service: Service, quick: bool) -> dict[str, float]:
         database_url=service.runtime, redis_url=None, auth_secret=AUTH_SECRET
     )
     parts = importlib.import_module(f"{package}.parts").build_parts(settings)
-    scope = {
-        "type": "http",
-        "path": "/api/notes",
-        "method": "GET",
-        "headers": [
-            (b"host", b"127.0.0.1:8000"),
-            (b"user-agent", b"wrk"),
-            (b"x-tenant-id", b"t00001"),
-            (b"authorization", service.authorization.encode()),
-        ],
-    }
+    scope = _notes_scope((b"authorization", service.authorization.encode()))
 
     async def endpoint(scope: Any, receive: Any, send: Any) -> None:
         return None
