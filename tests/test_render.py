@@ -32,11 +32,11 @@ Predicate = Callable[[Answers], bool]
 STRATEGIES = ("isolation", "resolution", "tenant_store")
 FEATURES = ("rate_limiting", "audit_log")
 #: Answers with choices that combination ids name only when not the default ("-auth_none").
-OPTIONS = ("auth",)
-#: copier.yml's defaults for the answers the tables vary.
+OPTIONS = ("auth", "jobs")
+#: copier.yml's defaults for the answers the tables vary (jobs': with a durable store).
 DEFAULTS: Answers = {
     name: QUESTIONS[name]["default"] for name in (*STRATEGIES, *FEATURES, *OPTIONS)
-}
+} | {"jobs": "procrastinate"}
 #: The package directory of every render (the default project_slug's package).
 PKG = "src/my_saas_service"
 
@@ -60,7 +60,19 @@ REFUSALS = (
         lambda a: a["tenant_store"] == "memory" and a["isolation"] != "rls",
         "tenant_store=memory",
     ),
+    Refusal(
+        ("tenant_store", "jobs"),
+        lambda a: a["tenant_store"] == "memory" and a["jobs"] != "none",
+        "tenant_store=memory with jobs=none",
+    ),
 )
+
+
+def _as_copier_defaults(answers: Answers) -> Answers:
+    """``jobs`` defaults to ``none`` with the memory store, as copier.yml's default does."""
+    if answers["tenant_store"] == "memory" and answers["jobs"] == DEFAULTS["jobs"]:
+        return {**answers, "jobs": "none"}
+    return answers
 
 
 def combination_id(answers: Answers) -> str:
@@ -91,7 +103,8 @@ def _refused(answers: Answers) -> bool:
 
 def _product(questions: tuple[str, ...], base: Answers) -> Iterator[Answers]:
     for values in itertools.product(*(choices(q) for q in questions)):
-        yield {**base, **dict(zip(questions, values, strict=True))}
+        answers = {**base, **dict(zip(questions, values, strict=True))}
+        yield answers if "jobs" in questions else _as_copier_defaults(answers)
 
 
 #: The combination with the most parts: every hybrid module, a JWT dependency, the Redis store.
@@ -107,8 +120,10 @@ OWN_CHECKS: dict[str, str] = {
     ),
     "schema-subdomain-redis": "audit policies without RLS; the Redis store over schemas",
     "database-path-sqlalchemy-no_audit_log": "database engines; no policies module at all",
-    "rls-custom-memory-no_rate_limiting-no_audit_log": "the smallest project: no durable store",
-    "rls-path-memory-no_rate_limiting-auth_oidc": (
+    "rls-custom-memory-no_rate_limiting-no_audit_log-jobs_none": (
+        "the smallest project: no durable store, no jobs"
+    ),
+    "rls-path-memory-no_rate_limiting-auth_oidc-jobs_none": (
         "an identity provider's tokens (OIDC_*, its key set), users made at first sight"
     ),
     HEAVIEST: "the heaviest: every hybrid module, JWT, the Redis store, every feature",
@@ -166,6 +181,7 @@ durable_store = unless("tenant_store", "memory")
 has_users = unless("auth", "none")
 builtin_auth = when("auth", "builtin")
 oidc_auth = when("auth", "oidc")
+has_jobs = unless("jobs", "none")
 
 #: Generated path -> whether it exists for the answers. Every file whose presence depends on
 #: the answers is listed (checked below), and so is every file of a strategy directory.
@@ -253,6 +269,21 @@ EXPECTED: dict[str, Predicate] = {
         for name in ("members", "invitations", "signup", "recovery", "login_limits", "token_cache")
     },
     "tests/utils/members.py": builtin_auth,
+    # Background jobs (jobs=procrastinate): the queue, the worker, the example export.
+    **{
+        f"{PKG}/jobs/{name}.py": has_jobs
+        for name in (
+            *("__init__", "definitions", "queue", "runner", "worker", "operations"),
+            *("settings", "tasks"),
+        )
+    },
+    **{f"{PKG}/api/{name}.py": has_jobs for name in ("exports", "jobs")},
+    f"{PKG}/cli/jobs.py": has_jobs,
+    f"{PKG}/models/exports.py": has_jobs,
+    f"{PKG}/migrations/shared/versions/shared_0003_jobs.py": has_jobs,
+    f"{PKG}/migrations/tenant/versions/tenant_0002_note_exports.py": has_jobs,
+    "tests/test_jobs.py": has_jobs,
+    "tests/utils/jobs.py": has_jobs,
 }
 #: Strategy directories hold only files listed in EXPECTED (no stray implementation).
 STRATEGY_FILES = (
@@ -271,6 +302,10 @@ CONTENT: dict[tuple[str, str], Predicate] = {
     ("pyproject.toml", '"email-validator'): has_users,
     ("pyproject.toml", '"aiosmtplib>='): builtin_auth,
     ("pyproject.toml", '"aiosmtpd>='): builtin_auth,
+    ("pyproject.toml", '"procrastinate>='): has_jobs,
+    ("pyproject.toml", '"psycopg[binary]>='): has_jobs,
+    (".env.example", "\nJOBS_CONCURRENCY="): has_jobs,
+    ("docker-compose.yml", "\n  worker:"): has_jobs,
     (".env.example", "\nMAIL_BACKEND="): builtin_auth,
     # The service's own token secret, generated into .env; one secret with jwt resolution.
     (".env", "\nAUTH_SECRET="): builtin_auth,

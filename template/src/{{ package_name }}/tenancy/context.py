@@ -16,6 +16,7 @@ from contextvars import ContextVar
 from .tenant import Tenant
 
 _current_tenant: ContextVar[Tenant | None] = ContextVar("current_tenant", default=None)
+_current_actor: ContextVar[str | None] = ContextVar("current_actor", default=None)
 
 
 class NoTenantError(LookupError):
@@ -34,15 +35,22 @@ def current_tenant_or_none() -> Tenant | None:
     return _current_tenant.get()
 
 
+def current_actor() -> str | None:
+    """Who the code in scope acts for (the caller a credential named), if anyone said."""
+    return _current_actor.get()
+
+
 @contextmanager
-def tenant_scope(tenant: Tenant) -> Iterator[Tenant]:
-    """Make ``tenant`` current inside the block, and restore the previous one after.
+def tenant_scope(tenant: Tenant, *, actor: str | None = None) -> Iterator[Tenant]:
+    """Make ``tenant`` (and who acts for it) current inside the block; restore after.
 
     A plain (not async) context manager, so it works in both sync and async code:
     ``with tenant_scope(t): await do_work()``.
     """
     token = _current_tenant.set(tenant)
+    actor_token = _current_actor.set(actor)
     try:
         yield tenant
     finally:
+        _current_actor.reset(actor_token)
         _current_tenant.reset(token)

@@ -137,7 +137,7 @@ class TenancyMiddleware:
             # The tenant's prefix joins the mount point: routes match what follows it,
             # while request.url and url_for() keep the full URL.
             scope = {**scope, "root_path": scope.get("root_path", "") + resolution.mount}
-        with tenant_scope(tenant):
+        with tenant_scope(tenant, actor=state["actor"]):
             await self.app(scope, receive, send)
 
     async def _tenant_for(self, resolution: Resolution, scope: Scope) -> Tenant:

@@ -81,6 +81,10 @@ class MigrationSource:
     #: The module that imports every model, so that their tables exist in the metadata.
     models: str
     layout: MigrationLayout
+    #: Shared tables and sequences no model declares (a job queue's): the runtime role
+    #: gets the same rights on them as on the models' tables.
+    unmodelled_tables: tuple[str, ...] = ()
+    unmodelled_sequences: tuple[str, ...] = ()
 
     def metadata(self, environment: str) -> MetaData:
         importlib.import_module(self.models)
@@ -387,11 +391,19 @@ async def upgrade_shared(
             revision = await conn.run_sync(_upgrade, source, "shared", None)
             if runtime_role:
                 role = quote_identifier(runtime_role)
-                for table in source.metadata("shared").sorted_tables:
-                    schema = quote_identifier(table.schema or "public")
-                    name = f"{schema}.{quote_identifier(table.name)}"
+                tables = [
+                    f"{quote_identifier(table.schema or 'public')}.{quote_identifier(table.name)}"
+                    for table in source.metadata("shared").sorted_tables
+                ]
+                tables += [f"public.{quote_identifier(name)}" for name in source.unmodelled_tables]
+                for name in tables:
                     await conn.execute(
                         text(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {name} TO {role}")
+                    )
+                for name in source.unmodelled_sequences:
+                    sequence = f"public.{quote_identifier(name)}"
+                    await conn.execute(
+                        text(f"GRANT USAGE, SELECT ON SEQUENCE {sequence} TO {role}")
                     )
         return revision
     finally:
