@@ -691,6 +691,7 @@ async def run(quick: bool, with_anchor: bool = True) -> dict[str, Any]:
         auth.server.stop()
 
         results["resolution"] = await resolution_microbench(services["rls"], quick)
+        results["jobs"] = await jobs_bench(services["rls"], quick)
 
         # Phase 2: grow; provisioning measured on the way; migrations at 100.
         for mode in ("schema", "database"):
@@ -895,6 +896,121 @@ async def auth_microbench(service: Service, quick: bool) -> dict[str, float]:
         return out
     finally:
         await parts.aclose()
+
+
+async def jobs_bench(service: Service, quick: bool) -> dict[str, Any]:
+    """Jobs per second through one worker (10 at once), and what queuing one costs a request.
+
+    The tenant job finds its tenant (through the cache), enters its scope and runs one query
+    in a tenant session; the plain job runs the same query in a plain session, queued the
+    same way (a platform-job payload): the difference is what tenancy adds to a job. Rounds
+    alternate the two; each ratio is of one round.
+    """
+    package = service.package
+    settings = importlib.import_module(f"{package}.settings").Settings(
+        database_url=service.runtime, migration_database_url=service.owner, redis_url=None
+    )
+    jobs = importlib.import_module(f"{package}.jobs")
+    queue = importlib.import_module(f"{package}.jobs.queue")
+    worker = importlib.import_module(f"{package}.jobs.worker")
+    context = importlib.import_module(f"{package}.tenancy.context")
+    parts = importlib.import_module(f"{package}.parts").build_parts(settings, pool_size=12)
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    @jobs.tenant_job(name="bench.tenant", queue="bench-tenant")
+    async def tenant_job(job: Any) -> None:
+        async with job.session() as session:
+            await session.execute(text("SELECT 1"))
+
+    app = worker.build_queue(settings, connections=12)
+
+    @app.task(name="bench.plain", queue="bench-plain")
+    async def plain_job(args: dict[str, Any]) -> None:
+        async with AsyncSession(parts.db.engine) as session:
+            await session.execute(text("SELECT 1"))
+
+    n = 300 if quick else 2000
+    tenants = [await parts.store.get_by_identifier(i) for i in service.identifiers[:10]]
+
+    async def queue_tenant_jobs() -> None:
+        for index, tenant in enumerate(tenants):
+            share = n // len(tenants) + (index < n % len(tenants))
+            with context.tenant_scope(tenant):
+                async with parts.isolation.session(tenant) as session:
+                    await tenant_job.defer_many(session, [{}] * share)
+                    await session.commit()
+
+    async def queue_plain_jobs() -> None:
+        async with parts.db.engine.begin() as connection:
+            await queue.enqueue_many(
+                connection,
+                task="bench.plain",
+                queue="bench-plain",
+                tenant_id="",
+                jobs=[{"args": {}}] * n,
+            )
+
+    async def drain(name: str) -> float:
+        start = time.perf_counter()
+        await app.run_worker_async(
+            queues=[name],
+            concurrency=10,
+            wait=False,
+            additional_context={"parts": parts},
+            install_signal_handlers=False,
+        )
+        return n / (time.perf_counter() - start)
+
+    out: dict[str, Any] = {"jobs": n, "concurrency": 10, "rounds": []}
+    try:
+        async with app.open_async():
+            for round_ in range(-1, 1 if quick else 9):  # round -1 warms up, not reported
+                speeds = {}
+                for name in ("plain", "tenant")[:: 1 if round_ % 2 else -1]:
+                    await (queue_plain_jobs() if name == "plain" else queue_tenant_jobs())
+                    speeds[name] = await drain(f"bench-{name}")
+                if round_ >= 0:
+                    out["rounds"].append({**speeds, "ratio": speeds["tenant"] / speeds["plain"]})
+        out["plain_per_s"] = statistics.median(r["plain"] for r in out["rounds"])
+        out["tenant_per_s"] = statistics.median(r["tenant"] for r in out["rounds"])
+        out["ratio"] = statistics.median(r["ratio"] for r in out["rounds"])
+        out |= await _enqueue_cost(parts, tenants[0], tenant_job, context, 200 if quick else 2000)
+        log(
+            f"jobs: {out['tenant_per_s']:.0f}/s as their tenant, {out['plain_per_s']:.0f}/s "
+            f"plain ({out['ratio']:.2f}x); defer {out['defer_us']:.0f} us "
+            f"(a SELECT 1: {out['select_us']:.0f} us)"
+        )
+        return out
+    finally:
+        async with parts.db.engine.begin() as connection:
+            await connection.execute(
+                text("DELETE FROM procrastinate_jobs WHERE queue_name LIKE 'bench-%'")
+            )
+        await parts.aclose()
+
+
+async def _enqueue_cost(
+    parts: Any, tenant: Any, job: Any, context: Any, n: int
+) -> dict[str, float]:
+    """Microseconds per ``defer`` inside a request's tenant transaction, and per ``SELECT 1``
+    in the same transaction (one round trip), to read it against."""
+    from sqlalchemy import text
+
+    timings: dict[str, float] = {}
+    with context.tenant_scope(tenant):
+        async with parts.isolation.session(tenant) as session:
+            await session.execute(text("SELECT 1"))  # begin: the scope is set
+            start = time.perf_counter()
+            for _ in range(n):
+                await session.execute(text("SELECT 1"))
+            timings["select_us"] = (time.perf_counter() - start) * 1e6 / n
+            start = time.perf_counter()
+            for _ in range(n):
+                await job.defer(session)
+            timings["defer_us"] = (time.perf_counter() - start) * 1e6 / n
+            await session.rollback()
+    return timings
 
 
 async def machine(superuser: str) -> dict[str, str]:

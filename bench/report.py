@@ -24,6 +24,8 @@ RATIO_TARGETS = {
 PROVISIONING_TARGETS_MS = {"rls": 10.0, "schema": 30.0}
 MIGRATION_TARGET_S = {("schema", 1000): 20.0}
 RESOLUTION_TARGET_US = 10.0
+#: Issue 14: a trivial tenant job through the worker at >= 0.9x the same job without tenancy.
+JOBS_TARGET = 0.90
 
 
 def _verdict(ok: bool) -> str:
@@ -77,6 +79,26 @@ def _auth_section(auth: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _jobs_section(jobs: dict[str, Any]) -> list[str]:
+    return [
+        "## Background jobs (`jobs=procrastinate`)",
+        "",
+        f"{jobs['jobs']} jobs queued, then run by one in-process worker ({jobs['concurrency']} "
+        "at once), per round; the tenant job finds its tenant (cached), enters its scope and "
+        "runs `SELECT 1` in a tenant session, the plain job runs it in a plain session. Median "
+        f"of {len(jobs['rounds'])} rounds.",
+        "",
+        "| plain jobs/s | tenant jobs/s | ratio | target |",
+        "|---:|---:|---:|---|",
+        f"| {jobs['plain_per_s']:.0f} | {jobs['tenant_per_s']:.0f} | {jobs['ratio']:.2f}x | "
+        f">= {JOBS_TARGET:.2f}x: {_verdict(jobs['ratio'] >= JOBS_TARGET)} |",
+        "",
+        f"Queuing on the request path: `defer` in a tenant transaction takes "
+        f"{jobs['defer_us']:.0f} us (one round trip: a `SELECT 1` in the same transaction "
+        f"takes {jobs['select_us']:.0f} us).",
+    ]
+
+
 def write_report(results: dict[str, Any], out: Path) -> None:
     machine = results["machine"]
     lines = [
@@ -112,6 +134,8 @@ def write_report(results: dict[str, Any], out: Path) -> None:
         )
     if "auth" in results:
         lines += ["", *_auth_section(results["auth"])]
+    if "jobs" in results:
+        lines += ["", *_jobs_section(results["jobs"])]
     lines += [
         "",
         "## Provisioning: `POST /admin/tenants`, one at a time",
