@@ -6,9 +6,13 @@ with ``when: false`` is computed from other answers, not asked (conftest.is_comp
 
 from __future__ import annotations
 
+import itertools
+import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import pytest
 import yaml
 
@@ -34,6 +38,10 @@ BAD_ANSWERS: dict[str, list[tuple[dict[str, Any], str]]] = {
     "isolation": [({"isolation": "shared"}, "isolation")],
     "tenant_store": [({"tenant_store": "memory", "isolation": "schema"}, "tenant_store=memory")],
     "auth": [({"auth": "ldap"}, "auth")],
+    "jobs": [
+        ({"jobs": "celery"}, "jobs"),
+        ({"jobs": "procrastinate", "tenant_store": "memory"}, "jobs=procrastinate"),
+    ],
 }
 BAD_CASES = [
     pytest.param(answers, message, id=f"{question}={answers[question]!r}")
@@ -50,7 +58,21 @@ def test_every_asked_question_has_type_help_and_default(name: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(n for n in ASKED if "choices" in ASKED[n]))
 def test_every_default_is_one_of_the_choices(name: str) -> None:
-    assert ASKED[name]["default"] in choices(name)
+    for default in _defaults(name):
+        assert default in choices(name)
+
+
+def _defaults(name: str) -> Iterator[Any]:
+    """A question's default; a computed one (``{{ ... }}``) for every answer to the questions
+    it reads."""
+    default = ASKED[name]["default"]
+    if not (isinstance(default, str) and "{{" in default):
+        yield default
+        return
+    read = [q for q in ASKED if q != name and re.search(rf"\b{q}\b", default)]
+    template = jinja2.Environment(autoescape=False).from_string(default)
+    for values in itertools.product(*(choices(q) for q in read)):
+        yield template.render(dict(zip(read, values, strict=True)))
 
 
 @pytest.mark.parametrize("name", sorted(COMPUTED))
@@ -106,6 +128,14 @@ def test_secrets_are_generated_and_not_recorded(tmp_path: Path, setting: str) ->
     assert all(len(token) == 64 for token in tokens)
     assert tokens[0] not in (first / ".copier-answers.yml").read_text()
     assert tokens[0] not in (first / ".env").read_text().replace(f"{setting}={tokens[0]}", "")
+
+
+def test_no_jobs_by_default_with_tenants_in_memory(tmp_path: Path) -> None:
+    """The worker is another process: it needs a durable store, so memory defaults to none."""
+    project = render(tmp_path / "p", tenant_store="memory")
+    assert yaml.safe_load((project / ".copier-answers.yml").read_text())["jobs"] == "none"
+    assert not (project / "src" / "my_saas_service" / "jobs").exists()
+    assert "procrastinate" not in (project / "pyproject.toml").read_text()
 
 
 def test_no_auth_secret_without_users(tmp_path: Path) -> None:
