@@ -16,6 +16,7 @@ records each (task, time) once: two workers never queue the same run twice.
 
 from __future__ import annotations
 
+import asyncio
 import random
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import procrastinate
 from procrastinate.app import WorkerOptions
 from procrastinate.exceptions import JobAborted
+from procrastinate.job_context import AbortReason
 from procrastinate.jobs import Job
 from procrastinate.retry import BaseRetryStrategy, RetryDecision
 from sqlalchemy.engine import make_url
@@ -63,8 +65,8 @@ class TenantRetry(BaseRetryStrategy):
     def get_retry_decision(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
         if isinstance(exception, TenantUnavailableError):
             return _after(self.unavailable_seconds)
-        if isinstance(exception, JobAborted):  # only a shutdown's abort gets here
-            return _after(0)
+        if isinstance(exception, (asyncio.CancelledError, JobAborted)):
+            return _after(0)  # a shutdown interrupted it (``_add`` makes an operator's final)
         if job.attempts + 1 >= self.max_attempts:
             return None
         wait = min(self.max_seconds, self.base_seconds * 2**job.attempts)
@@ -120,10 +122,17 @@ def _add(
     async def run(context: procrastinate.JobContext, /, **payload: Any) -> None:
         assert context.job.id is not None
         parts, attempts = _parts(context), context.job.attempts
-        if isinstance(job, TenantJob):
-            await run_tenant_job(job, parts, context.job.id, attempts, payload)
-        else:
-            await run_platform_job(job, parts, context.job.id, attempts, payload)
+        try:
+            if isinstance(job, TenantJob):
+                await run_tenant_job(job, parts, context.job.id, attempts, payload)
+            else:
+                await run_platform_job(job, parts, context.job.id, attempts, payload)
+        except asyncio.CancelledError:
+            # The worker cancels a job for a shutdown (run it again) or an operator's abort
+            # (do not): only the second is final, as procrastinate's ``aborted``.
+            if context.abort_reason() is AbortReason.USER_REQUEST:
+                raise JobAborted("aborted by an operator") from None
+            raise
 
     task = app.task(name=job.name, queue=job.queue, pass_context=True, retry=retry)(run)
     if job.cron is None:
