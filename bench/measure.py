@@ -485,7 +485,9 @@ def add_revision(service: Service) -> str:
     versions = service.folder / "src" / service.package / "migrations" / "tenant" / "versions"
     existing = sorted(versions.glob("bench_*.py"))
     n = len(existing) + 1
-    previous = f"bench_{n - 1:04d}" if existing else "tenant_0001"
+    # The service's own head before the first bench revision: its last tenant_NNNN file.
+    own_head = "_".join(sorted(versions.glob("tenant_*.py"))[-1].stem.split("_")[:2])
+    previous = f"bench_{n - 1:04d}" if existing else own_head
     (versions / f"bench_{n:04d}.py").write_text(MIGRATION.format(n=n, previous=previous))
     return f"bench_{n:04d}"
 
