@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec
+from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from ..parts import Parts
 
 P = ParamSpec("P")
+J = TypeVar("J", "TenantJob[Any]", "PlatformJob[Any]")
 
 #: procrastinate keeps task names in a varchar(128); a fan-out adds a suffix.
 _MAX_NAME = 100
@@ -135,7 +136,7 @@ class PlatformJob(Generic[P]):
 JOBS: dict[str, TenantJob[Any] | PlatformJob[Any]] = {}
 
 
-def _register(job: TenantJob[Any] | PlatformJob[Any]) -> None:
+def _register(job: J) -> J:
     if not 0 < len(job.name) <= _MAX_NAME or ":" in job.name:
         raise ValueError(f"job name {job.name!r}: 1 to {_MAX_NAME} characters, no ':'")
     if job.name in JOBS:
@@ -143,6 +144,7 @@ def _register(job: TenantJob[Any] | PlatformJob[Any]) -> None:
     if job.max_attempts < 1:
         raise ValueError(f"{job.name}: max_attempts must be at least 1")
     JOBS[job.name] = job
+    return job
 
 
 def _name_of(handler: Callable[..., Any], name: str | None) -> str:
@@ -161,15 +163,7 @@ def tenant_job(
     def define(
         handler: Callable[Concatenate[TenantJobContext, P], Awaitable[None]],
     ) -> TenantJob[P]:
-        job = TenantJob(
-            name=_name_of(handler, name),
-            handler=handler,
-            queue=queue,
-            max_attempts=max_attempts,
-            cron=cron,
-        )
-        _register(job)
-        return job
+        return _register(TenantJob(_name_of(handler, name), handler, queue, max_attempts, cron))
 
     return define
 
@@ -186,14 +180,6 @@ def platform_job(
     def define(
         handler: Callable[Concatenate[PlatformJobContext, P], Awaitable[None]],
     ) -> PlatformJob[P]:
-        job = PlatformJob(
-            name=_name_of(handler, name),
-            handler=handler,
-            queue=queue,
-            max_attempts=max_attempts,
-            cron=cron,
-        )
-        _register(job)
-        return job
+        return _register(PlatformJob(_name_of(handler, name), handler, queue, max_attempts, cron))
 
     return define

@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from sqlalchemy import text
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 
 class JobStatus(StrEnum):
@@ -104,13 +104,19 @@ async def get_job(engine: AsyncEngine, job_id: int) -> JobInfo | None:
     return _info(row) if row is not None else None
 
 
+async def _locked_status(connection: AsyncConnection, job_id: int) -> str | None:
+    """The job's status, its row locked until the transaction ends."""
+    status: str | None = await connection.scalar(
+        text("SELECT status::text FROM procrastinate_jobs WHERE id = :id FOR UPDATE"),
+        {"id": job_id},
+    )
+    return status
+
+
 async def retry_job(engine: AsyncEngine, job_id: int) -> JobInfo | None:
     """Queue a failed job again, now; ``None`` if there is no such job."""
     async with engine.begin() as connection:
-        status = await connection.scalar(
-            text("SELECT status::text FROM procrastinate_jobs WHERE id = :id FOR UPDATE"),
-            {"id": job_id},
-        )
+        status = await _locked_status(connection, job_id)
         if status is None:
             return None
         if status != JobStatus.FAILED:
@@ -124,10 +130,7 @@ async def retry_job(engine: AsyncEngine, job_id: int) -> JobInfo | None:
 async def cancel_job(engine: AsyncEngine, job_id: int) -> JobInfo | None:
     """Cancel a waiting job, or ask the worker running it to abort; ``None`` if none."""
     async with engine.begin() as connection:
-        status = await connection.scalar(
-            text("SELECT status::text FROM procrastinate_jobs WHERE id = :id FOR UPDATE"),
-            {"id": job_id},
-        )
+        status = await _locked_status(connection, job_id)
         if status is None:
             return None
         if status not in (JobStatus.TODO, JobStatus.DOING):
