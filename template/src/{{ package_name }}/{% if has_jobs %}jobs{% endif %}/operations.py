@@ -99,8 +99,12 @@ async def list_jobs(
 
 async def get_job(engine: AsyncEngine, job_id: int) -> JobInfo | None:
     async with engine.connect() as connection:
-        query = text(f"SELECT {_COLUMNS} FROM procrastinate_jobs j WHERE j.id = :id")  # noqa: S608
-        row = (await connection.execute(query, {"id": job_id})).mappings().first()
+        return await _read(connection, job_id)
+
+
+async def _read(connection: AsyncConnection, job_id: int) -> JobInfo | None:
+    query = text(f"SELECT {_COLUMNS} FROM procrastinate_jobs j WHERE j.id = :id")  # noqa: S608
+    row = (await connection.execute(query, {"id": job_id})).mappings().first()
     return _info(row) if row is not None else None
 
 
@@ -124,7 +128,7 @@ async def retry_job(engine: AsyncEngine, job_id: int) -> JobInfo | None:
         await connection.execute(
             text("SELECT procrastinate_retry_job_v2(:id, now(), NULL, NULL, NULL)"), {"id": job_id}
         )
-    return await get_job(engine, job_id)
+        return await _read(connection, job_id)
 
 
 async def cancel_job(engine: AsyncEngine, job_id: int) -> JobInfo | None:
@@ -138,4 +142,4 @@ async def cancel_job(engine: AsyncEngine, job_id: int) -> JobInfo | None:
         await connection.execute(
             text("SELECT procrastinate_cancel_job_v1(:id, true, false)"), {"id": job_id}
         )
-    return await get_job(engine, job_id)
+        return await _read(connection, job_id)
