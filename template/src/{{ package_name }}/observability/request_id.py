@@ -1,14 +1,17 @@
-"""``RequestIdMiddleware``: one id per request, in logs, audit entries and the response.
+"""``RequestIdMiddleware``: one id per request, in logs, traces, audit entries and the response.
 
-A well-formed incoming ``X-Request-ID`` (from a proxy) is kept so ids line up
-across services; anything else is replaced, so a client cannot inject text
-into logs through it.
+A well-formed incoming ``X-Request-ID`` (8 to 64 of ``A-Za-z0-9._-``, from a proxy)
+is kept so ids line up across services; anything else is replaced, so a client
+cannot inject text into logs through it. The id is on ``request.state.request_id``
+and, for code that has no request (log processors, span processors), on
+``current_request_id()``.
 """
 
 from __future__ import annotations
 
 import re
 import uuid
+from contextvars import ContextVar
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -16,6 +19,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 HEADER = "X-Request-ID"
 _KEY = HEADER.lower().encode("latin-1")
 _WELL_FORMED = re.compile(rb"^[A-Za-z0-9._-]{8,64}$")
+_current: ContextVar[str | None] = ContextVar("request_id", default=None)
+
+
+def current_request_id() -> str | None:
+    """The id of the request being served here, if any."""
+    return _current.get()
 
 
 class RequestIdMiddleware:
@@ -37,4 +46,8 @@ class RequestIdMiddleware:
                 MutableHeaders(scope=message)[HEADER] = request_id
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        token = _current.set(request_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            _current.reset(token)
