@@ -19,13 +19,37 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from .errors import UnknownTenantLookupsError
 from .stores.base import TenantStore
 from .tenant import Tenant, TenantCreate, TenantStatus, TenantUpdate
 
 V = TypeVar("V")
+
+
+class CacheMeter(Protocol):
+    """Told of every hit, miss and eviction (e.g. the service's Prometheus counters)."""
+
+    def hit(self) -> None: ...
+
+    def miss(self) -> None: ...
+
+    def evicted(self) -> None: ...
+
+
+class _Unmetered:
+    def hit(self) -> None:
+        pass
+
+    def miss(self) -> None:
+        pass
+
+    def evicted(self) -> None:
+        pass
+
+
+UNMETERED: CacheMeter = _Unmetered()
 
 
 class LruTtlCache(Generic[V]):
@@ -43,6 +67,8 @@ class LruTtlCache(Generic[V]):
         self._max_size = max_size
         self._max_missing = max_missing
         self._ttl = ttl_seconds
+        #: Counts hits, misses and evictions; set by whoever watches (``parts.py``).
+        self.meter = UNMETERED
         #: Bumped by every invalidation, so a load that started before one
         #: does not store what it read (it may be stale).
         self.generation = 0
@@ -53,13 +79,16 @@ class LruTtlCache(Generic[V]):
         if entry is not None:
             if entry[0] > now:
                 self._found.move_to_end(key)
+                self.meter.hit()
                 return True, entry[1]
             del self._found[key]
         expires_at = self._missing.get(key)
         if expires_at is not None:
             if expires_at > now:
+                self.meter.hit()
                 return True, None
             del self._missing[key]
+        self.meter.miss()
         return False, None
 
     def put(self, key: str, value: V | None) -> None:
@@ -67,11 +96,13 @@ class LruTtlCache(Generic[V]):
             return
         expires_at = time.monotonic() + self._ttl
         if value is None:
-            _put(self._missing, key, expires_at, self._max_missing)
+            evicted = _put(self._missing, key, expires_at, self._max_missing)
             self._found.pop(key, None)
         else:
-            _put(self._found, key, (expires_at, value), self._max_size)
+            evicted = _put(self._found, key, (expires_at, value), self._max_size)
             self._missing.pop(key, None)
+        for _ in range(evicted):
+            self.meter.evicted()
 
     def invalidate(self, *keys: str) -> None:
         self.generation += 1
@@ -89,11 +120,15 @@ class LruTtlCache(Generic[V]):
         return len(self._found)
 
 
-def _put(entries: OrderedDict[str, V], key: str, value: V, max_size: int) -> None:
+def _put(entries: OrderedDict[str, V], key: str, value: V, max_size: int) -> int:
+    """Store ``value``; returns how many entries were evicted to make room."""
     entries[key] = value
     entries.move_to_end(key)
+    evicted = 0
     while len(entries) > max_size:
         entries.popitem(last=False)
+        evicted += 1
+    return evicted
 
 
 class LookupBudget:

@@ -8,7 +8,6 @@ it has one (``audit.AuditTrail``), otherwise a log line (``LoggedEvents``).
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from collections.abc import Mapping
@@ -41,7 +40,8 @@ class TenantEvents(Protocol):
 
 
 class LoggedEvents:
-    """Events as JSON log lines on the ``tenancy.events`` logger (no audit log)."""
+    """Events as log records on the ``tenancy.events`` logger (no audit log): a JSON
+    object (``audit``) in the JSON log."""
 
     async def record_event(
         self,
@@ -50,5 +50,5 @@ class LoggedEvents:
         info: RequestInfo,
         details: Mapping[str, Any] | None = None,
     ) -> None:
-        event = {"event": action, "tenant_id": str(tenant_id), **asdict(info)}
-        logger.info(json.dumps({**event, "details": dict(details or {})}, default=str))
+        event = {"action": action, **asdict(info), "details": dict(details or {})}
+        logger.info("audit", extra={"tenant_id": str(tenant_id), "audit": event})

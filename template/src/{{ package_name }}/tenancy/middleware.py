@@ -66,6 +66,9 @@ Admission = Callable[[Tenant], Awaitable[Mapping[str, str]]]
 #: request's state gains (e.g. the user), or raises a ``TenancyError`` (401, 403). Runs in
 #: the pipeline, so a route added later is covered without anyone remembering it.
 Authenticate = Callable[[Scope, Tenant, Resolution], Awaitable[Mapping[str, Any]]]
+#: Told of every refusal: its status, the tenant if it was resolved by then, and what was
+#: raised (e.g. for metrics). Must not raise.
+OnRefusal = Callable[[int, Tenant | None, Exception], None]
 
 
 class PathMatcher:
@@ -99,6 +102,7 @@ class TenancyMiddleware:
         excluded_paths: Iterable[str] = (),
         admission: Admission | None = None,
         authenticate: Authenticate | None = None,
+        on_refusal: OnRefusal | None = None,
     ) -> None:
         self.app = app
         self.resolver = resolver
@@ -106,12 +110,14 @@ class TenancyMiddleware:
         self.is_excluded = PathMatcher(excluded_paths)
         self.admission = admission
         self.authenticate = authenticate
+        self.on_refusal = on_refusal
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if (kind != "http" and kind != "websocket") or self.is_excluded(scope["path"]):
             await self.app(scope, receive, send)
             return
+        tenant: Tenant | None = None
         try:
             resolution = await self.resolver.resolve(scope)
             if resolution.actor is not None and not is_clean_label(resolution.actor):
@@ -120,10 +126,13 @@ class TenancyMiddleware:
             found = await self.authenticate(scope, tenant, resolution) if self.authenticate else {}
             headers = await self.admission(tenant) if self.admission else {}
         except Exception as exc:
+            error = _answerable(exc)
+            if self.on_refusal is not None:
+                self.on_refusal(error.status_code, tenant, exc)
             if kind == "http":
-                await _answerable(exc).response()(scope, receive, send)
+                await error.response()(scope, receive, send)
             else:
-                await _refuse_websocket(_answerable(exc), receive, send)
+                await _refuse_websocket(error, receive, send)
             return
         if headers:
             # The rate limit's headers go on the response (a WebSocket's accept carries none).

@@ -17,7 +17,9 @@ records each (task, time) once: two workers never queue the same run twice.
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
+import time
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
     from ..parts import Parts
     from ..settings import Settings
 
+logger = logging.getLogger(__name__)
 #: Tenants read per page when a scheduled tenant job fans out.
 _FAN_OUT_PAGE = 500
 #: asyncpg's URL options that mean nothing to libpq (psycopg).
@@ -122,6 +125,11 @@ def _add(
     async def run(context: procrastinate.JobContext, /, **payload: Any) -> None:
         assert context.job.id is not None
         parts, attempts = _parts(context), context.job.attempts
+        # One line per run, with the job's tenant (the job runs in its scope, this line not).
+        fields = {"job": job.name, "job_id": context.job.id, "attempt": attempts + 1}
+        if "tenant_id" in payload:
+            fields |= {"tenant_id": payload["tenant_id"], "tenant": payload.get("identifier")}
+        started = time.perf_counter()
         try:
             if isinstance(job, TenantJob):
                 await run_tenant_job(job, parts, context.job.id, attempts, payload)
@@ -130,9 +138,15 @@ def _add(
         except asyncio.CancelledError:
             # The worker cancels a job for a shutdown (run it again) or an operator's abort
             # (do not): only the second is final, as procrastinate's ``aborted``.
+            logger.warning("job interrupted", extra=fields)
             if context.abort_reason() is AbortReason.USER_REQUEST:
                 raise JobAborted("aborted by an operator") from None
             raise
+        except Exception:
+            logger.warning("job failed", exc_info=True, extra=fields)
+            raise
+        fields["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
+        logger.info("job done", extra=fields)
 
     task = app.task(name=job.name, queue=job.queue, pass_context=True, retry=retry)(run)
     if job.cron is None:

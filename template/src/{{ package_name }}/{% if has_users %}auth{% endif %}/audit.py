@@ -11,7 +11,6 @@ reviewer needs (a role, an invitation's id), and callers keep secrets out of it.
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from collections.abc import Mapping
@@ -55,14 +54,15 @@ class AuthEvents:
             "request_id": info.request_id,
             "details": dict(details or {}),
         }
-        line = json.dumps({"event": "audit", **row, "actor": info.actor}, default=str)
-        logger.info(line)
+        # A structured record (a JSON object in the JSON log), whether or not the row is written.
+        fields = {"audit": {**row, "actor": info.actor}}
+        logger.info("audit", extra=fields)
         try:
             async with self._engine.begin() as conn:
                 await conn.execute(insert(AuthEventRow).values(**row))
         except (SQLAlchemyError, OSError):
             self.failures += 1
-            logger.exception("auth event NOT WRITTEN: %s", line)
+            logger.exception("auth event NOT WRITTEN", extra=fields)
 
     async def entries(
         self,

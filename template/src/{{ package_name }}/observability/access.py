@@ -1,0 +1,84 @@
+"""``AccessMiddleware``: one log line and one set of metrics per request.
+
+Raw ASGI (like the tenancy middleware) and outside it, so refusals (400, 401, 404,
+429, 503) are counted and logged too; the request id is already set. The route is
+the matched route's template (``/api/notes/{note_id}``), never the raw path: a path
+holds identifiers and ids, which would make every request a new metric series and
+put tenant data in logs. ``RouteCapture`` (innermost) reads the template where the
+router leaves it; a request no route serves is ``unmatched``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .metrics import RequestMetrics
+
+logger = logging.getLogger("access")
+UNMATCHED = "unmatched"
+
+
+class RouteCapture:
+    """Innermost: after the router ran, keep its route's template in the request's state
+    (the tenancy middleware may hand the router a copy of the scope, with a mount)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            route = scope.get("route")
+            path = getattr(route, "path", None)
+            if isinstance(path, str):
+                scope.setdefault("state", {})["route"] = path
+
+
+class AccessMiddleware:
+    def __init__(self, app: ASGIApp, *, metrics: RequestMetrics, log_requests: bool = True) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.log_requests = log_requests
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # unless the app answers: an exception is Starlette's 500
+
+        async def send_and_see(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_see)
+        finally:
+            duration = time.perf_counter() - started
+            state: dict[str, Any] = scope.get("state", {})
+            route = state.get("route", UNMATCHED)
+            tenant = state.get("tenant")
+            method = scope["method"]
+            self.metrics.observe(method, route, status, duration, tenant)
+            if self.log_requests:
+                logger.info(
+                    "request",
+                    extra={
+                        "method": method,
+                        "route": route,
+                        "status": status,
+                        "duration_ms": round(duration * 1000, 3),
+                        **(
+                            {"tenant_id": str(tenant.id), "tenant": tenant.identifier}
+                            if tenant is not None
+                            else {}
+                        ),
+                    },
+                )

@@ -1,0 +1,169 @@
+"""One logging pipeline for the service, uvicorn, SQLAlchemy, the job worker and audit events.
+
+Every record, whoever wrote it (``logging.getLogger(...)`` or ``structlog.get_logger()``),
+goes through the same structlog processors and one handler on stderr: JSON lines
+(``LOG_FORMAT=json``) for a log shipper, or readable lines in a terminal. Each record
+says when (UTC), how bad, which logger, what, and, when there is one, which request
+(``request_id``), which tenant (``tenant_id``, ``tenant``) and who acted (``user_id``),
+read from the ContextVars the middleware sets: nothing has to be passed down.
+
+The last processor before rendering removes secrets (``redaction.py``): a token that
+reaches a message, an ``extra`` field or a traceback is written as ``[REDACTED]``.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.config
+import sys
+from typing import IO, Any, Literal
+
+import structlog
+from structlog.typing import EventDict, Processor, WrappedLogger
+
+from ..tenancy.context import current_actor, current_tenant_or_none
+from .redaction import Redactor
+from .request_id import current_request_id
+
+Format = Literal["auto", "json", "console"]
+#: Loggers that say too much at INFO for production: raised to WARNING unless the
+#: service's level is DEBUG. (``sqlalchemy.engine`` at INFO prints every statement.)
+_CHATTY = ("sqlalchemy.engine", "sqlalchemy.pool", "procrastinate", "httpx", "httpcore")
+
+
+def add_request_context(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
+    """The request, tenant and caller in scope, unless the record names its own."""
+    request_id = current_request_id()
+    if request_id is not None:
+        event.setdefault("request_id", request_id)
+    tenant = current_tenant_or_none()
+    if tenant is not None:
+        event.setdefault("tenant_id", str(tenant.id))
+        event.setdefault("tenant", tenant.identifier)
+        actor = current_actor()
+        if actor is not None:
+            event.setdefault("user_id", actor)
+    return event
+
+
+def _drop_color_message(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
+    """Uvicorn passes a second, colored copy of some messages: one copy is enough."""
+    event.pop("color_message", None)
+    return event
+
+
+def resolve_format(log_format: Format, stream: IO[str] | None = None) -> Literal["json", "console"]:
+    """``auto``: a person at a terminal reads console lines, everything else gets JSON."""
+    if log_format != "auto":
+        return log_format
+    stream = stream or sys.stderr
+    return "console" if stream.isatty() else "json"
+
+
+def _processors(redactor: Redactor) -> list[Processor]:
+    """What every record goes through, from a structlog logger or from ``logging``."""
+    return [
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.stdlib.ExtraAdder(),
+        structlog.processors.TimeStamper(fmt="iso", utc=True, key="timestamp"),
+        add_request_context,
+        _drop_color_message,
+        structlog.processors.format_exc_info,  # the traceback as text, so it is redacted
+        redactor,
+    ]
+
+
+def formatter(
+    *, log_format: Literal["json", "console"], secrets: tuple[str, ...] = ()
+) -> logging.Formatter:
+    """The formatter of the one handler (named in ``log_config``'s dictionary)."""
+    redactor = Redactor(secrets)
+    renderer: Processor = (
+        structlog.processors.JSONRenderer(default=str)
+        if log_format == "json"
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    return structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=_processors(redactor),
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+    )
+
+
+def log_config(
+    level: str,
+    log_format: Format,
+    *,
+    secrets: tuple[str, ...] = (),
+    stream: IO[str] | None = None,
+) -> dict[str, Any]:
+    """A ``logging.config.dictConfig`` dictionary: uvicorn takes it as ``log_config``
+    (so every worker process it starts logs the same way), the other commands apply it."""
+    chatty = "DEBUG" if level.upper() == "DEBUG" else "WARNING"
+    handler: dict[str, Any] = {"class": "logging.StreamHandler", "formatter": "structured"}
+    if stream is not None:
+        handler["stream"] = stream
+    else:
+        handler["stream"] = "ext://sys.stderr"
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "structured": {
+                "()": f"{__name__}.formatter",
+                "log_format": resolve_format(log_format, stream),
+                "secrets": secrets,
+            }
+        },
+        "handlers": {"default": handler},
+        "root": {"handlers": ["default"], "level": level.upper()},
+        "loggers": {
+            # Uvicorn's own handlers are replaced by the root's; its access line by ours
+            # (``access.py``: the route template, the tenant, the duration).
+            "uvicorn": {"handlers": [], "propagate": True},
+            "uvicorn.error": {"handlers": [], "propagate": True},
+            "uvicorn.access": {"handlers": [], "propagate": False, "level": "WARNING"},
+            **{name: {"level": chatty} for name in _CHATTY},
+        },
+    }
+
+
+def configure_logging(
+    level: str,
+    log_format: Format,
+    *,
+    secrets: tuple[str, ...] = (),
+    stream: IO[str] | None = None,
+) -> None:
+    """Apply ``log_config`` to this process, and route ``structlog.get_logger()`` into it."""
+    logging.config.dictConfig(log_config(level, log_format, secrets=secrets, stream=stream))
+    route_structlog()
+
+
+def route_structlog() -> None:
+    """``structlog.get_logger()`` loggers write through ``logging``, so through the one
+    handler. (Uvicorn's worker processes apply ``log_config`` themselves; the app calls
+    this.)"""
+    structlog.configure(
+        processors=[
+            structlog.stdlib.filter_by_level,
+            structlog.stdlib.PositionalArgumentsFormatter(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+
+
+def secrets_of(settings: Any) -> tuple[str, ...]:
+    """The configured secrets' values (tokens, keys, database passwords): never logged,
+    wherever they turn up. ``settings`` is the service's ``Settings``."""
+    values: list[str] = []
+    for name in type(settings).model_fields:
+        value = getattr(settings, name)
+        if hasattr(value, "get_secret_value"):
+            values.append(str(value.get_secret_value()))
+        elif isinstance(value, str) and name.endswith("_url"):
+            values.extend(Redactor.passwords_in(value))
+    return tuple(v for v in values if len(v) >= 4)
