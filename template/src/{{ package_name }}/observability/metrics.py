@@ -154,7 +154,7 @@ class Metrics:
         if multiprocess_dir() is None:
             return self.registry
         registry = CollectorRegistry()
-        MultiProcessCollector(registry)
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return registry
 
 
@@ -162,7 +162,6 @@ def build_metrics(tenant_labels: int) -> Metrics:
     """The service's metrics, in a registry of their own (so each app, e.g. each test's,
     starts from zero)."""
     registry = CollectorRegistry()
-    live = {"multiprocess_mode": "livesum"}
     tenant_label = TenantLabels(tenant_labels)
     return Metrics(
         registry=registry,
@@ -209,29 +208,40 @@ def build_metrics(tenant_labels: int) -> Metrics:
             registry=registry,
         ),
         cache_hits=Counter(
-            "tenancy_cache_hits", "Cache lookups answered from memory.", ["cache"],
+            "tenancy_cache_hits",
+            "Cache lookups answered from memory.",
+            ["cache"],
             registry=registry,
         ),
         cache_misses=Counter(
-            "tenancy_cache_misses", "Cache lookups that went to the store.", ["cache"],
+            "tenancy_cache_misses",
+            "Cache lookups that went to the store.",
+            ["cache"],
             registry=registry,
         ),
         cache_evictions=Counter(
-            "tenancy_cache_evictions", "Entries dropped to stay within the cache's size.",
-            ["cache"], registry=registry,
+            "tenancy_cache_evictions",
+            "Entries dropped to stay within the cache's size.",
+            ["cache"],
+            registry=registry,
         ),
         db_in_use=Gauge(
-            "tenancy_db_connections_in_use", "Database connections checked out of the pool.",
-            registry=registry, **live,
+            "tenancy_db_connections_in_use",
+            "Database connections checked out of the pool.",
+            registry=registry,
+            multiprocess_mode="livesum",
         ),
         db_overflow=Gauge(
             "tenancy_db_connections_overflow",
             "Connections open beyond DB_POOL_SIZE (up to DB_MAX_OVERFLOW).",
-            registry=registry, **live,
+            registry=registry,
+            multiprocess_mode="livesum",
         ),
         db_pool_size=Gauge(
-            "tenancy_db_pool_size", "DB_POOL_SIZE, per process (summed over processes).",
-            registry=registry, **live,
+            "tenancy_db_pool_size",
+            "DB_POOL_SIZE, per process (summed over processes).",
+            registry=registry,
+            multiprocess_mode="livesum",
         ),
         db_pool_timeouts=Counter(
             "tenancy_db_pool_timeouts",

@@ -35,7 +35,10 @@ _SHAPES = (
     # JSON Web Tokens (header.payload.signature, base64url, header starts with {")
     (re.compile(r"\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"), REDACTED),
     # user:password@ in URLs
-    (re.compile(r"(?<=[a-z0-9+]://)([^:/?#@\s]*):[^@/?#\s]*@", re.IGNORECASE), r"\1:" + REDACTED + "@"),
+    (
+        re.compile(r"(?<=[a-z0-9+]://)([^:/?#@\s]*):[^@/?#\s]*@", re.IGNORECASE),
+        r"\1:" + REDACTED + "@",
+    ),
     # password=..., token: ..., "secret": "..." in text
     (
         re.compile(
