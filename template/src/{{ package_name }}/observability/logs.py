@@ -60,33 +60,36 @@ def resolve_format(log_format: Format, stream: IO[str] | None = None) -> Literal
     return "console" if stream.isatty() else "json"
 
 
-def _processors(redactor: Redactor) -> list[Processor]:
-    """What every record goes through, from a structlog logger or from ``logging``."""
-    return [
-        structlog.stdlib.add_log_level,
-        structlog.stdlib.add_logger_name,
-        structlog.stdlib.ExtraAdder(),
-        structlog.processors.TimeStamper(fmt="iso", utc=True, key="timestamp"),
-        add_request_context,
-        _drop_color_message,
-        structlog.processors.format_exc_info,  # the traceback as text, so it is redacted
-        redactor,
-    ]
+#: What a record from ``logging`` gains before the shared processors (a structlog
+#: logger's record has them from ``route_structlog``'s chain).
+_FOREIGN: list[Processor] = [
+    structlog.stdlib.add_log_level,
+    structlog.stdlib.add_logger_name,
+    structlog.stdlib.ExtraAdder(),
+    structlog.processors.TimeStamper(fmt="iso", utc=True, key="timestamp"),
+]
 
 
 def formatter(
     *, log_format: Literal["json", "console"], secrets: tuple[str, ...] = ()
 ) -> logging.Formatter:
-    """The formatter of the one handler (named in ``log_config``'s dictionary)."""
-    redactor = Redactor(secrets)
+    """The formatter of the one handler (named in ``log_config``'s dictionary). It runs
+    in the code that logs, so the request and tenant in scope are that code's."""
     renderer: Processor = (
         structlog.processors.JSONRenderer(default=str)
         if log_format == "json"
         else structlog.dev.ConsoleRenderer(colors=False)
     )
     return structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=_processors(redactor),
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        foreign_pre_chain=_FOREIGN,
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            add_request_context,
+            _drop_color_message,
+            structlog.processors.format_exc_info,  # the traceback as text, so it is redacted
+            Redactor(secrets),
+            renderer,
+        ],
     )
 
 
@@ -147,7 +150,10 @@ def route_structlog() -> None:
     structlog.configure(
         processors=[
             structlog.stdlib.filter_by_level,
+            structlog.stdlib.add_log_level,
+            structlog.stdlib.add_logger_name,
             structlog.stdlib.PositionalArgumentsFormatter(),
+            structlog.processors.TimeStamper(fmt="iso", utc=True, key="timestamp"),
             structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
         ],
         logger_factory=structlog.stdlib.LoggerFactory(),
