@@ -5,7 +5,9 @@ Raw ASGI (like the tenancy middleware) and outside it, so refusals (400, 401, 40
 the matched route's template (``/api/notes/{note_id}``), never the raw path: a path
 holds identifiers and ids, which would make every request a new metric series and
 put tenant data in logs. ``RouteCapture`` (innermost) reads the template where the
-router leaves it; a request no route serves is ``unmatched``.
+router leaves it. A request the tenancy middleware refused never reached the router:
+its route is ``refused`` (``tenancy_resolution_failures_total`` says why); a request no
+route serves is ``unmatched``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from .metrics import RequestMetrics
 
 logger = logging.getLogger("access")
 UNMATCHED = "unmatched"
+REFUSED = "refused"
 
 
 class RouteCapture:
@@ -40,10 +43,9 @@ class RouteCapture:
 
 
 class AccessMiddleware:
-    def __init__(self, app: ASGIApp, *, metrics: RequestMetrics, log_requests: bool = True) -> None:
+    def __init__(self, app: ASGIApp, *, metrics: RequestMetrics) -> None:
         self.app = app
         self.metrics = metrics
-        self.log_requests = log_requests
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -63,22 +65,18 @@ class AccessMiddleware:
         finally:
             duration = time.perf_counter() - started
             state: dict[str, Any] = scope.get("state", {})
-            route = state.get("route", UNMATCHED)
+            route = state.get("route") or (REFUSED if "refused" in state else UNMATCHED)
             tenant = state.get("tenant")
             method = scope["method"]
             self.metrics.observe(method, route, status, duration, tenant)
-            if self.log_requests:
-                logger.info(
-                    "request",
-                    extra={
-                        "method": method,
-                        "route": route,
-                        "status": status,
-                        "duration_ms": round(duration * 1000, 3),
-                        **(
-                            {"tenant_id": str(tenant.id), "tenant": tenant.identifier}
-                            if tenant is not None
-                            else {}
-                        ),
-                    },
-                )
+            fields: dict[str, Any] = {
+                "method": method,
+                "route": route,
+                "status": status,
+                "duration_ms": round(duration * 1000, 3),
+            }
+            if tenant is not None:  # the line is written after the tenant's scope ended
+                fields |= {"tenant_id": str(tenant.id), "tenant": tenant.identifier}
+                if state.get("actor") is not None:
+                    fields["user_id"] = state["actor"]
+            logger.info("request", extra=fields)

@@ -127,6 +127,7 @@ class TenancyMiddleware:
             headers = await self.admission(tenant) if self.admission else {}
         except Exception as exc:
             error = _answerable(exc)
+            scope.setdefault("state", {})["refused"] = error.status_code
             if self.on_refusal is not None:
                 self.on_refusal(error.status_code, tenant, exc)
             if kind == "http":
