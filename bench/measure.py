@@ -692,6 +692,23 @@ async def run(quick: bool, with_anchor: bool = True) -> dict[str, Any]:
         }
         auth.server.stop()
 
+        # What logging and metrics cost with the defaults (an access line per request, in
+        # JSON, to a file; request and tenancy metrics), against the same service without.
+        observed = observability_servers(services["rls"])
+        with running(list(observed.values())):
+            for server in observed.values():
+                check_notes(server.url, first[-1])
+            off = "rls, logging+metrics off"
+            results["requests"] += compare(
+                f"{scale[0]} tenants, observability",
+                [
+                    Variant(name, server.url + "/api/notes?limit=20", few, None if name == off else off)
+                    for name, server in observed.items()
+                ],
+                rounds if quick else 2 * rounds,
+                seconds,
+            )
+
         results["resolution"] = await resolution_microbench(services["rls"], quick)
         results["jobs"] = await jobs_bench(services["rls"], quick)
 
@@ -898,6 +915,19 @@ async def auth_microbench(service: Service, quick: bool) -> dict[str, float]:
         return out
     finally:
         await parts.aclose()
+
+
+def observability_servers(service: Service) -> dict[str, Server]:
+    """The rls service without and with logging and metrics (``bench/apps/service.py``)."""
+    env = {**service.env(), "BENCH_LOG_FILE": str(scratch("logs") / "access.log")}
+    return {
+        "rls, logging+metrics off": Server(
+            "rls, logging+metrics off", "bench.apps.service:create_unobserved_app", env
+        ),
+        "rls, logging+metrics on": Server(
+            "rls, logging+metrics on", "bench.apps.service:create_observed_app", env
+        ),
+    }
 
 
 async def jobs_bench(service: Service, quick: bool) -> dict[str, Any]:

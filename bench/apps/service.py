@@ -66,3 +66,33 @@ def create_tenancy_only_app() -> FastAPI:
         admission=parts.admission,
     )
     return app
+
+
+def _log_file() -> Any:
+    """Where the observed apps' JSON lines go: a real file, written as a log shipper reads it."""
+    return open(os.environ.get("BENCH_LOG_FILE", os.devnull), "a", buffering=1)  # noqa: SIM115
+
+
+def create_observed_app() -> FastAPI:
+    """The service as deployed with its defaults: JSON log lines at INFO (one access line
+    per request, to a file), request metrics, the tenancy internals' counters."""
+    settings = _module("settings").get_settings()
+    logs = _module("observability.logs")
+    logs.configure_logging("INFO", "json", secrets=logs.secrets_of(settings), stream=_log_file())
+    return _module("main").create_app(settings)
+
+
+def create_unobserved_app() -> FastAPI:
+    """The same service with logging and metrics taken out: no access middleware (so no
+    access line, no request metrics), nothing logged below WARNING, caches unmetered."""
+    settings = _module("settings").get_settings()
+    logs = _module("observability.logs")
+    logs.configure_logging("WARNING", "json", stream=_log_file())
+    app: FastAPI = _module("main").create_app(settings)
+    access = _module("observability.access")
+    app.user_middleware = [
+        m for m in app.user_middleware if m.cls not in (access.AccessMiddleware, access.RouteCapture)
+    ]
+    parts = app.state.parts
+    parts.store.cache.meter = _module("tenancy.cache").UNMETERED
+    return app
