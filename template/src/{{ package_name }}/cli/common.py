@@ -8,8 +8,11 @@ PostgreSQL from ``devdb.py``, migrates it and points the service at it;
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TypeVar
 
 import typer
@@ -17,11 +20,13 @@ from rich.console import Console
 from rich.progress import Progress
 
 from ..migrations import SOURCE
+from ..observability.metrics import write_migration_metrics
 from ..parts import Parts, build_parts
 from ..settings import Environment, Settings, get_settings
 from ..tenancy.upgrade import upgrade_all
 
 console = Console()
+logger = logging.getLogger("migrate")
 T = TypeVar("T")
 #: The package's name: the embedded database and its roles are named after it.
 PACKAGE = __name__.partition(".")[0]
@@ -62,9 +67,10 @@ def ensure_database(settings: Settings) -> Settings:
     return settings
 
 
-def migrate_all(settings: Settings, concurrency: int = 1) -> None:
+def migrate_all(settings: Settings, concurrency: int = 1, metrics_file: Path | None = None) -> None:
     owner = settings.owner_database_url
     assert owner is not None
+    started = time.monotonic()
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("tenant namespaces", total=None)
 
@@ -82,6 +88,18 @@ def migrate_all(settings: Settings, concurrency: int = 1) -> None:
     for name in report.behind:
         reason = report.failed.get(name, f"at {report.revisions.get(name)}")
         console.print(f"[red]✗[/red] {name}: {reason}")
+        logger.error("namespace not migrated", extra={"namespace": name, "reason": reason})
+    logger.info(
+        "migrate finished",
+        extra={
+            "head": report.head,
+            "namespaces": len(report.revisions),
+            "behind": len(report.behind),
+            "failed": len(report.failed),
+        },
+    )
+    if metrics_file is not None:
+        write_migration_metrics(str(metrics_file), report, time.monotonic() - started)
     if not report.ok:
         raise typer.Exit(1)
 

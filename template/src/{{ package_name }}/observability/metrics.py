@@ -19,16 +19,21 @@ there and a scrape, answered by any one of them, sums them all.
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, write_to_textfile
+from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
 from sqlalchemy import event
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..tenancy.tenant import Tenant
+from ..tenancy.upgrade import MigrationReport
 
 OTHER = "_other"
 #: Seconds: from a cached tenant lookup to a slow export.
@@ -249,3 +254,37 @@ def build_metrics(tenant_labels: int) -> Metrics:
             registry=registry,
         ),
     )
+
+
+def write_migration_metrics(path: str, report: MigrationReport, seconds: float) -> None:
+    """The result of a ``migrate`` run in Prometheus' text format, for node-exporter's
+    textfile collector (``migrate --metrics-file``): a one-shot command has no scrape."""
+    namespaces = GaugeMetricFamily(
+        "tenancy_migration_namespaces",
+        "Tenant namespaces after the last migrate run: at head, failed, not at head.",
+        labels=["result"],
+    )
+    namespaces.add_metric(["upgraded"], len(report.revisions) - len(report.behind))
+    namespaces.add_metric(["failed"], len(report.failed))
+    namespaces.add_metric(["behind"], len(report.behind))
+    finished = GaugeMetricFamily(
+        "tenancy_migration_last_run_timestamp_seconds", "When the last migrate run ended."
+    )
+    finished.add_metric([], time.time())
+    duration = GaugeMetricFamily(
+        "tenancy_migration_duration_seconds", "How long the last migrate run took."
+    )
+    duration.add_metric([], seconds)
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(Families([namespaces, finished, duration]))
+    write_to_textfile(path, registry)
+
+
+class Families(Collector):
+    """Metric families computed elsewhere (from tables, from a run), for a registry."""
+
+    def __init__(self, families: Sequence[GaugeMetricFamily]) -> None:
+        self._families = families
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        return self._families

@@ -15,22 +15,15 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.registry import Collector
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from .metrics import Families
 
 logger = logging.getLogger(__name__)
 
 #: Reads some gauges from the database.
 Source = Callable[[], Awaitable[Iterable[GaugeMetricFamily]]]
-
-
-class _Families(Collector):
-    def __init__(self, families: Sequence[GaugeMetricFamily]) -> None:
-        self._families = families
-
-    def collect(self) -> Iterable[GaugeMetricFamily]:
-        return self._families
 
 
 class DatabaseSnapshot:
@@ -50,7 +43,7 @@ class DatabaseSnapshot:
             except Exception as exc:  # a scrape never fails for a source
                 logger.warning("metrics source %s failed: %s", source.__name__, type(exc).__name__)
         registry = CollectorRegistry(auto_describe=False)
-        registry.register(_Families(families))
+        registry.register(Families(families))
         self._body, self._read_at = generate_latest(registry), time.monotonic()
         return self._body
 
