@@ -49,6 +49,24 @@ _SHAPES = (
         r"\g<key>\g<quote>" + REDACTED + r"\g<quote>",
     ),
 )
+#: Text in which no shape can match is left alone without running the shapes (most is).
+_SUSPECT = re.compile(r"bearer|basic|eyJ|://|passw|secret|token|api[_-]?key", re.IGNORECASE)
+#: Fields the pipeline writes itself, each validated or computed (a request id is
+#: ``[A-Za-z0-9._-]``, an identifier ``[a-z0-9-]``): never secrets, never scanned.
+_OWN_FIELDS = frozenset(
+    {
+        "timestamp",
+        "level",
+        "logger",
+        "request_id",
+        "tenant_id",
+        "tenant",
+        "method",
+        "route",
+        "status",
+        "duration_ms",
+    }
+)
 #: Deeper than this, a value is replaced rather than walked (a crafted, deeply nested
 #: ``extra`` must not exhaust the stack of the process that logs it).
 _MAX_DEPTH = 8
@@ -64,7 +82,10 @@ class Redactor:
 
     def __call__(self, _: WrappedLogger, __: str, event: EventDict) -> EventDict:
         shapes = event.get("logger") != _DEVELOPMENT_MAILBOX
-        return {key: self._value(key, value, 0, shapes) for key, value in event.items()}
+        return {
+            key: value if key in _OWN_FIELDS else self._value(key, value, 0, shapes)
+            for key, value in event.items()
+        }
 
     def _value(self, key: str, value: Any, depth: int, shapes: bool) -> Any:
         if key not in ("event", "logger") and _SECRET_NAME.search(key):
@@ -85,7 +106,7 @@ class Redactor:
         for secret in self._secrets:
             if secret in text:
                 text = text.replace(secret, REDACTED)
-        if shapes:
+        if shapes and _SUSPECT.search(text):
             for pattern, replacement in _SHAPES:
                 text = pattern.sub(replacement, text)
         return text
