@@ -52,6 +52,19 @@ def _drop_color_message(_: WrappedLogger, __: str, event: EventDict) -> EventDic
     return event
 
 
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a record comes (like ``logging``'s last
+    resort), not to the stream it was when logging was set up: a test runner that swaps
+    and closes stderr leaves no handler writing to a closed file."""
+
+    def __init__(self) -> None:
+        logging.Handler.__init__(self)
+
+    @property
+    def stream(self) -> IO[str]:
+        return sys.stderr
+
+
 def resolve_format(log_format: Format, stream: IO[str] | None = None) -> Literal["json", "console"]:
     """``auto``: a person at a terminal reads console lines, everything else gets JSON."""
     if log_format != "auto":
@@ -103,11 +116,11 @@ def log_config(
     """A ``logging.config.dictConfig`` dictionary: uvicorn takes it as ``log_config``
     (so every worker process it starts logs the same way), the other commands apply it."""
     chatty = "DEBUG" if level.upper() == "DEBUG" else "WARNING"
-    handler: dict[str, Any] = {"class": "logging.StreamHandler", "formatter": "structured"}
-    if stream is not None:
-        handler["stream"] = stream
-    else:
-        handler["stream"] = "ext://sys.stderr"
+    handler: dict[str, Any] = (
+        {"class": "logging.StreamHandler", "stream": stream, "formatter": "structured"}
+        if stream is not None
+        else {"class": f"{__name__}.StderrHandler", "formatter": "structured"}
+    )
     return {
         "version": 1,
         "disable_existing_loggers": False,
