@@ -33,6 +33,7 @@ from ..tenancy.tenant import TenantStatus
 from .definitions import JOBS, PlatformJob, TenantJob
 from .queue import enqueue
 from .runner import TenantUnavailableError, run_platform_job, run_tenant_job
+from .tracing import job_span
 
 if TYPE_CHECKING:
     from ..parts import Parts
@@ -123,10 +124,11 @@ def _add(
         assert context.job.id is not None
         parts, attempts = _parts(context), context.job.attempts
         try:
-            if isinstance(job, TenantJob):
-                await run_tenant_job(job, parts, context.job.id, attempts, payload)
-            else:
-                await run_platform_job(job, parts, context.job.id, attempts, payload)
+            with job_span(parts.tracing, job.name, context.job.id, attempts, payload):
+                if isinstance(job, TenantJob):
+                    await run_tenant_job(job, parts, context.job.id, attempts, payload)
+                else:
+                    await run_platform_job(job, parts, context.job.id, attempts, payload)
         except asyncio.CancelledError:
             # The worker cancels a job for a shutdown (run it again) or an operator's abort
             # (do not): only the second is final, as procrastinate's ``aborted``.
