@@ -27,6 +27,20 @@ def current_request_id() -> str | None:
     return _current.get()
 
 
+def request_id_of(scope: Scope) -> str:
+    """The id of the HTTP request ``scope``, decided on first sight and kept in its state
+    (a tracing hook may ask before the middleware runs)."""
+    state = scope.setdefault("state", {})
+    request_id: str | None = state.get("request_id")
+    if request_id is None:
+        incoming = next((value for key, value in scope["headers"] if key == _KEY), b"")
+        request_id = (
+            incoming.decode("ascii") if _WELL_FORMED.fullmatch(incoming) else uuid.uuid4().hex
+        )
+        state["request_id"] = request_id
+    return request_id
+
+
 class RequestIdMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -35,11 +49,7 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = next((value for key, value in scope["headers"] if key == _KEY), b"")
-        request_id = (
-            incoming.decode("ascii") if _WELL_FORMED.fullmatch(incoming) else uuid.uuid4().hex
-        )
-        scope.setdefault("state", {})["request_id"] = request_id
+        request_id = request_id_of(scope)
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..tenancy.context import current_actor, current_tenant
 from ..tenancy.tenant import Tenant
 from .queue import QueueTarget, enqueue, enqueue_many
+from .tracing import TRACE, trace_carrier
 
 if TYPE_CHECKING:
     from ..parts import Parts
@@ -87,7 +88,7 @@ class TenantJob(Generic[P]):
             target,
             task=self.name,
             queue=self.queue,
-            args=self.payload(tenant, current_actor(), kwargs),
+            args=self.payload(tenant, current_actor(), kwargs, trace_carrier()),
         )
         assert job_id is not None  # only a queueing lock can skip a job
         return job_id
@@ -95,24 +96,33 @@ class TenantJob(Generic[P]):
     async def defer_many(self, target: QueueTarget, arguments: Iterable[Mapping[str, Any]]) -> int:
         """Queue one job per mapping of keyword arguments, like ``defer``, in one round trip
         (a bulk import's follow-up work). Returns how many were queued."""
-        tenant, actor = current_tenant(), current_actor()
+        tenant, actor, carrier = current_tenant(), current_actor(), trace_carrier()
         return await enqueue_many(
             target,
             task=self.name,
             queue=self.queue,
             tenant_id=str(tenant.id),
-            jobs=(self.payload(tenant, actor, args) for args in arguments),
+            jobs=(self.payload(tenant, actor, args, carrier) for args in arguments),
         )
 
-    def payload(self, tenant: Tenant, actor: str | None, args: Mapping[str, Any]) -> dict[str, Any]:
+    def payload(
+        self,
+        tenant: Tenant,
+        actor: str | None,
+        args: Mapping[str, Any],
+        carrier: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
         """The job's arguments as stored: the tenant's id (which decides), its identifier
-        (the cached way to find it) and who acted."""
-        return {
+        (the cached way to find it), who acted and, when traced, the trace it continues."""
+        payload = {
             "tenant_id": str(tenant.id),
             "identifier": tenant.identifier,
             "actor": actor,
             "args": dict(args),
         }
+        if carrier:
+            payload[TRACE] = dict(carrier)
+        return payload
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +137,10 @@ class PlatformJob(Generic[P]):
         """Queue the job in ``target``'s transaction. Returns the job's id."""
         if args:
             raise TypeError(f"{self.name}: pass job arguments by keyword")
-        job_id = await enqueue(target, task=self.name, queue=self.queue, args={"args": kwargs})
+        payload: dict[str, Any] = {"args": kwargs}
+        if carrier := trace_carrier():
+            payload[TRACE] = carrier
+        job_id = await enqueue(target, task=self.name, queue=self.queue, args=payload)
         assert job_id is not None
         return job_id
 

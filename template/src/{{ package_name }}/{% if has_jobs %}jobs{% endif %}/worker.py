@@ -35,6 +35,7 @@ from ..tenancy.tenant import TenantStatus
 from .definitions import JOBS, PlatformJob, TenantJob
 from .queue import enqueue
 from .runner import TenantUnavailableError, run_platform_job, run_tenant_job
+from .tracing import job_span
 
 if TYPE_CHECKING:
     from ..parts import Parts
@@ -131,10 +132,11 @@ def _add(
             fields |= {"tenant_id": payload["tenant_id"], "tenant": payload.get("identifier")}
         started = time.perf_counter()
         try:
-            if isinstance(job, TenantJob):
-                await run_tenant_job(job, parts, context.job.id, attempts, payload)
-            else:
-                await run_platform_job(job, parts, context.job.id, attempts, payload)
+            with job_span(parts.tracing, job.name, context.job.id, attempts, payload):
+                if isinstance(job, TenantJob):
+                    await run_tenant_job(job, parts, context.job.id, attempts, payload)
+                else:
+                    await run_platform_job(job, parts, context.job.id, attempts, payload)
         except asyncio.CancelledError:
             # The worker cancels a job for a shutdown (run it again) or an operator's abort
             # (do not): only the second is final, as procrastinate's ``aborted``.
