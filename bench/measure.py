@@ -918,7 +918,8 @@ async def auth_microbench(service: Service, quick: bool) -> dict[str, float]:
 
 
 def observability_servers(service: Service) -> dict[str, Server]:
-    """The rls service without and with logging and metrics (``bench/apps/service.py``)."""
+    """The rls service without and with logging and metrics, and with tracing too
+    (``bench/apps/service.py``)."""
     env = {**service.env(), "BENCH_LOG_FILE": str(scratch("logs") / "access.log")}
     return {
         "rls, logging+metrics off": Server(
@@ -926,6 +927,9 @@ def observability_servers(service: Service) -> dict[str, Server]:
         ),
         "rls, logging+metrics on": Server(
             "rls, logging+metrics on", "bench.apps.service:create_observed_app", env
+        ),
+        "rls, logging+metrics+tracing on": Server(
+            "rls, logging+metrics+tracing on", "bench.apps.service:create_traced_app", env
         ),
     }
 

@@ -96,3 +96,18 @@ def create_unobserved_app() -> FastAPI:
     parts = app.state.parts
     parts.store.cache.meter = _module("tenancy.cache").UNMETERED
     return app
+
+
+def create_traced_app() -> FastAPI:
+    """``create_observed_app`` plus tracing, every span exported to memory (the SDK's
+    ``InMemorySpanExporter``, keeping the last 10,000 so a long run's spans do not pile up)."""
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    settings = _module("settings").get_settings()
+    logs = _module("observability.logs")
+    logs.configure_logging("INFO", "json", secrets=logs.secrets_of(settings), stream=_log_file())
+    provider = _module("observability.tracing").build_tracer_provider(
+        "bench", exporter=InMemorySpanExporter(max_spans=10_000)
+    )
+    parts = _module("parts").build_parts(settings, tracing=provider)
+    return _module("main").create_app(parts=parts)
