@@ -4,8 +4,10 @@ Raw ASGI (like the tenancy middleware) and outside it, so refusals (400, 401, 40
 429, 503) are counted and logged too; the request id is already set. The route is
 the matched route's template (``/api/notes/{note_id}``), never the raw path: a path
 holds identifiers and ids, which would make every request a new metric series and
-put tenant data in logs. ``RouteCapture`` (innermost) reads the template where the
-router leaves it. A request the tenancy middleware refused never reached the router:
+put tenant data in logs. The router leaves its route in the request's scope; where the
+tenancy middleware hands the router a copy of the scope (a tenant's path prefix mounted),
+``RouteCapture``, innermost, copies the template into the request's state. A request
+the tenancy middleware refused never reached the router:
 its route is ``refused`` (``tenancy_resolution_failures_total`` says why); a request no
 route serves is ``unmatched``.
 """
@@ -25,9 +27,15 @@ UNMATCHED = "unmatched"
 REFUSED = "refused"
 
 
+def _template(scope: Scope) -> str | None:
+    """The template of the route the router matched in ``scope``, if it did."""
+    path = getattr(scope.get("route"), "path", None)
+    return path if isinstance(path, str) else None
+
+
 class RouteCapture:
-    """Innermost: after the router ran, keep its route's template in the request's state
-    (the tenancy middleware may hand the router a copy of the scope, with a mount)."""
+    """Innermost: after the router ran, keep its route's template in the request's state,
+    which every copy of the scope shares."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -36,9 +44,8 @@ class RouteCapture:
         try:
             await self.app(scope, receive, send)
         finally:
-            route = scope.get("route")
-            path = getattr(route, "path", None)
-            if isinstance(path, str):
+            path = _template(scope)
+            if path is not None:
                 scope.setdefault("state", {})["route"] = path
 
 
@@ -65,7 +72,9 @@ class AccessMiddleware:
         finally:
             duration = time.perf_counter() - started
             state: dict[str, Any] = scope.get("state", {})
-            route = state.get("route") or (REFUSED if "refused" in state else UNMATCHED)
+            route = _template(scope) or state.get("route")
+            if route is None:
+                route = REFUSED if "refused" in state else UNMATCHED
             tenant = state.get("tenant")
             method = scope["method"]
             self.metrics.observe(method, route, status, duration, tenant)

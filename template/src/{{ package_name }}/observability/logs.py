@@ -16,7 +16,8 @@ from __future__ import annotations
 import logging
 import logging.config
 import sys
-from typing import IO, Any, Literal
+from datetime import UTC, datetime
+from typing import IO, Any, Literal, cast
 
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
@@ -73,36 +74,70 @@ def resolve_format(log_format: Format, stream: IO[str] | None = None) -> Literal
     return "console" if stream.isatty() else "json"
 
 
-#: What a record from ``logging`` gains before the shared processors (a structlog
-#: logger's record has them from ``route_structlog``'s chain).
-_FOREIGN: list[Processor] = [
-    structlog.stdlib.add_log_level,
-    structlog.stdlib.add_logger_name,
-    structlog.stdlib.ExtraAdder(),
-    structlog.processors.TimeStamper(fmt="iso", utc=True, key="timestamp"),
-]
+#: What every ``LogRecord`` has: anything else on a record is an ``extra`` field.
+_RECORD_ATTRIBUTES = frozenset(
+    logging.LogRecord("", logging.INFO, "", 0, "", (), None).__dict__
+) | {"message", "asctime"}
+
+
+class StructuredFormatter(logging.Formatter):
+    """Turns a record into an event dictionary, runs the shared processors on it, renders it.
+
+    A record from ``logging`` gives its message, its ``extra`` fields, level, logger and
+    time; one from a structlog logger (``route_structlog``) carries its event dictionary.
+    Either way the same processors run, in the code that logs (so the request and tenant
+    in scope are that code's), and the renderer writes JSON or a console line. (structlog's
+    own ``ProcessorFormatter`` does the same with a copy of every record: this is it
+    without the copy, as the access line is written for every request.)
+    """
+
+    def __init__(self, processors: list[Processor], renderer: Processor) -> None:
+        super().__init__()
+        self._processors = processors
+        self._renderer = renderer
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields = record.__dict__
+        if "_logger" in fields and isinstance(record.msg, dict):
+            event: EventDict = dict(record.msg)  # from structlog: level, logger, time are in
+        else:
+            event = {"event": record.getMessage()}
+            for key, value in fields.items():
+                if key not in _RECORD_ATTRIBUTES:
+                    event[key] = value
+            event["level"] = record.levelname.lower()
+            event["logger"] = record.name
+            event["timestamp"] = _timestamp(record.created)
+            if record.exc_info:
+                event["exc_info"] = record.exc_info
+            if record.stack_info:
+                event["stack"] = record.stack_info
+        for processor in self._processors:
+            event = cast(EventDict, processor(None, "", event))
+        return str(self._renderer(None, "", event))
+
+
+def _timestamp(created: float) -> str:
+    return datetime.fromtimestamp(created, UTC).isoformat().replace("+00:00", "Z")
 
 
 def formatter(
     *, log_format: Literal["json", "console"], secrets: tuple[str, ...] = ()
 ) -> logging.Formatter:
-    """The formatter of the one handler (named in ``log_config``'s dictionary). It runs
-    in the code that logs, so the request and tenant in scope are that code's."""
+    """The formatter of the one handler (named in ``log_config``'s dictionary)."""
     renderer: Processor = (
         structlog.processors.JSONRenderer(default=str)
         if log_format == "json"
         else structlog.dev.ConsoleRenderer(colors=False)
     )
-    return structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=_FOREIGN,
-        processors=[
-            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+    return StructuredFormatter(
+        [
             add_request_context,
             _drop_color_message,
             structlog.processors.format_exc_info,  # the traceback as text, so it is redacted
             Redactor(secrets),
-            renderer,
         ],
+        renderer,
     )
 
 
@@ -153,6 +188,8 @@ def configure_logging(
 ) -> None:
     """Apply ``log_config`` to this process, and route ``structlog.get_logger()`` into it."""
     logging.config.dictConfig(log_config(level, log_format, secrets=secrets, stream=stream))
+    # Nothing here writes a record's thread or process: do not look them up for each one.
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     route_structlog()
 
 
@@ -167,9 +204,12 @@ def route_structlog() -> None:
             structlog.stdlib.add_logger_name,
             structlog.stdlib.PositionalArgumentsFormatter(),
             structlog.processors.TimeStamper(fmt="iso", utc=True, key="timestamp"),
+            # Hands the event dictionary to ``logging`` (``StructuredFormatter`` reads it).
             structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
         ],
-        logger_factory=structlog.stdlib.LoggerFactory(),
+        # Plain ``logging`` loggers: structlog's ``LoggerFactory`` would make every logger
+        # created afterwards one whose each record walks the stack for its caller.
+        logger_factory=logging.getLogger,
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )

@@ -68,7 +68,9 @@ class RequestMetrics:
     tenant_seconds: Counter
     tenant_label: TenantLabels
     #: Label children already made: ``labels()`` takes a lock and builds a tuple each call.
+    #: Bounded like the series: routes x statuses, and (cap + 1) tenant labels x statuses.
     _children: dict[tuple[str, str, int], tuple[Any, Any]] = field(default_factory=dict)
+    _tenant_children: dict[tuple[str, int], tuple[Any, Any]] = field(default_factory=dict)
 
     def observe(
         self, method: str, route: str, status: int, seconds: float, tenant: Tenant | None
@@ -85,8 +87,15 @@ class RequestMetrics:
         children[1].observe(seconds)
         if tenant is not None:
             label = self.tenant_label(tenant)
-            self.tenant_requests.labels(label, str(status)).inc()
-            self.tenant_seconds.labels(label).inc(seconds)
+            tenant_children = self._tenant_children.get((label, status))
+            if tenant_children is None:
+                tenant_children = (
+                    self.tenant_requests.labels(label, str(status)),
+                    self.tenant_seconds.labels(label),
+                )
+                self._tenant_children[(label, status)] = tenant_children
+            tenant_children[0].inc()
+            tenant_children[1].inc(seconds)
 
 
 class CacheMeter:
