@@ -931,6 +931,16 @@ def observability_servers(service: Service) -> dict[str, Server]:
         "rls, logging+metrics+tracing on": Server(
             "rls, logging+metrics+tracing on", "bench.apps.service:create_traced_app", env
         ),
+        # The SDK's standard sampler settings, as a busy production service would set them.
+        "rls, logging+metrics+tracing 10% sampled": Server(
+            "rls, logging+metrics+tracing 10% sampled",
+            "bench.apps.service:create_traced_app",
+            {
+                **env,
+                "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+                "OTEL_TRACES_SAMPLER_ARG": "0.1",
+            },
+        ),
     }
 
 

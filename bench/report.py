@@ -23,6 +23,7 @@ RATIO_TARGETS = {
     # Issue 15: JSON access lines and metrics cost <= 5%; tracing (in-memory export) <= 10%.
     ("10 tenants, observability", "rls, logging+metrics on"): 0.95,
     ("10 tenants, observability", "rls, logging+metrics+tracing on"): 0.90,
+    ("10 tenants, observability", "rls, logging+metrics+tracing 10% sampled"): 0.90,
 }
 PROVISIONING_TARGETS_MS = {"rls": 10.0, "schema": 30.0}
 MIGRATION_TARGET_S = {("schema", 1000): 20.0}

@@ -88,4 +88,10 @@ class AccessMiddleware:
                 fields |= {"tenant_id": str(tenant.id), "tenant": tenant.identifier}
                 if state.get("actor") is not None:
                     fields["user_id"] = state["actor"]
-            logger.info("request", extra=fields)
+            if logger.isEnabledFor(logging.INFO):
+                # ``handle(makeRecord())`` is ``info()`` without the lookup of the calling
+                # frame, which this line (written for every request) does not show.
+                record = logger.makeRecord(
+                    logger.name, logging.INFO, __file__, 0, "request", (), None, extra=fields
+                )
+                logger.handle(record)
