@@ -78,11 +78,14 @@ class AccessMiddleware:
             tenant = state.get("tenant")
             method = scope["method"]
             self.metrics.observe(method, route, status, duration, tenant)
+            client = scope.get("client")
             fields: dict[str, Any] = {
                 "method": method,
                 "route": route,
                 "status": status,
                 "duration_ms": round(duration * 1000, 3),
+                # The peer, or with proxy headers believed (FORWARDED_ALLOW_IPS) the client.
+                "client": client[0] if client else None,
             }
             if tenant is not None:  # the line is written after the tenant's scope ended
                 fields |= {"tenant_id": str(tenant.id), "tenant": tenant.identifier}

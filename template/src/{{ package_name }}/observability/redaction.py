@@ -65,6 +65,7 @@ _OWN_FIELDS = frozenset(
         "route",
         "status",
         "duration_ms",
+        "client",
     }
 )
 #: Deeper than this, a value is replaced rather than walked (a crafted, deeply nested
