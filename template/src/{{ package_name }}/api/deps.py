@@ -1,4 +1,4 @@
-"""Dependencies of the service's own routes: its parts, typed, and the admin check."""
+"""Dependencies of the service's own routes: its parts, typed, and the token checks."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import SecretStr
 from starlette.requests import HTTPConnection
 
 from ..parts import Parts, parts_of
@@ -27,16 +28,27 @@ async def require_admin(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
     """Constant-time comparison with ``ADMIN_TOKEN``; no token configured, no admin API."""
-    token = parts.settings.admin_token
+    check_bearer(parts.settings.admin_token, credentials, "ADMIN_TOKEN", "Admin API", "admin")
+
+
+def check_bearer(
+    token: SecretStr | None,
+    credentials: HTTPAuthorizationCredentials | None,
+    setting: str,
+    what: str,
+    kind: str,
+) -> None:
+    """The bearer token against ``token`` (the ``setting``), in constant time: 503 while
+    none is configured (``what`` is off), 401 for a missing or wrong one."""
     if token is None:
         raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE, "Admin API disabled: ADMIN_TOKEN is not set"
+            status.HTTP_503_SERVICE_UNAVAILABLE, f"{what} disabled: {setting} is not set"
         )
     given = credentials.credentials.encode() if credentials else b""
     if not secrets.compare_digest(given, token.get_secret_value().encode()):
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
-            "Invalid or missing admin token",
+            f"Invalid or missing {kind} token",
             headers={"WWW-Authenticate": "Bearer"},
         )
 
