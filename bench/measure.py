@@ -702,7 +702,9 @@ async def run(quick: bool, with_anchor: bool = True) -> dict[str, Any]:
             results["requests"] += compare(
                 f"{scale[0]} tenants, observability",
                 [
-                    Variant(name, server.url + "/api/notes?limit=20", few, None if name == off else off)
+                    Variant(
+                        name, server.url + "/api/notes?limit=20", few, None if name == off else off
+                    )
                     for name, server in observed.items()
                 ],
                 rounds if quick else 2 * rounds,

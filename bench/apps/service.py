@@ -70,7 +70,7 @@ def create_tenancy_only_app() -> FastAPI:
 
 def _log_file() -> Any:
     """Where the observed apps' JSON lines go: a real file, written as a log shipper reads it."""
-    return open(os.environ.get("BENCH_LOG_FILE", os.devnull), "a", buffering=1)  # noqa: SIM115
+    return open(os.environ.get("BENCH_LOG_FILE", os.devnull), "a", buffering=1)
 
 
 def create_observed_app() -> FastAPI:
@@ -91,7 +91,9 @@ def create_unobserved_app() -> FastAPI:
     app: FastAPI = _module("main").create_app(settings)
     access = _module("observability.access")
     app.user_middleware = [
-        m for m in app.user_middleware if m.cls not in (access.AccessMiddleware, access.RouteCapture)
+        m
+        for m in app.user_middleware
+        if m.cls not in (access.AccessMiddleware, access.RouteCapture)
     ]
     parts = app.state.parts
     parts.store.cache.meter = _module("tenancy.cache").UNMETERED
