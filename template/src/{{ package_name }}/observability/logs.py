@@ -28,8 +28,9 @@ from .request_id import current_request_id
 
 Format = Literal["auto", "json", "console"]
 #: Loggers that say too much at INFO for production: raised to WARNING unless the
-#: service's level is DEBUG. (``sqlalchemy.engine`` at INFO prints every statement.)
-_CHATTY = ("sqlalchemy.engine", "sqlalchemy.pool", "procrastinate", "httpx", "httpcore")
+#: service's level is DEBUG. (``sqlalchemy.engine`` at INFO prints every statement,
+#: ``alembic`` a line per namespace migrated: ``migrate`` reports its own progress.)
+_CHATTY = ("sqlalchemy.engine", "sqlalchemy.pool", "alembic", "procrastinate", "httpx", "httpcore")
 
 
 def add_request_context(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
