@@ -269,12 +269,13 @@ EXPECTED: dict[str, Predicate] = {
         for name in ("members", "invitations", "signup", "recovery", "login_limits", "token_cache")
     },
     "tests/utils/members.py": builtin_auth,
-    # Background jobs (jobs=procrastinate): the queue, the worker, the example export.
+    # Background jobs (jobs=procrastinate): the queue, the worker, the example export, the
+    # queue's gauges and the job's span.
     **{
         f"{PKG}/jobs/{name}.py": has_jobs
         for name in (
             *("__init__", "definitions", "queue", "runner", "worker", "operations"),
-            *("settings", "tasks"),
+            *("settings", "tasks", "metrics", "tracing"),
         )
     },
     **{f"{PKG}/api/{name}.py": has_jobs for name in ("exports", "jobs")},
