@@ -74,6 +74,18 @@ def run(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
     return output
 
 
+def pytest_summary(args: list[str], cwd: Path) -> str:
+    """Run a pytest session that must pass; return its summary line.
+
+    The last line of its standard output: its error stream is kept apart, since a thread
+    of the tests (a mail server closing a connection) may log to it at any moment.
+    """
+    result = subprocess.run(args, cwd=cwd, capture_output=True, text=True)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, f"{' '.join(args)} failed in {cwd}:\n{output[-6000:]}"
+    return result.stdout.strip().splitlines()[-1]
+
+
 @pytest.fixture(scope="session")
 def uv() -> str:
     found = shutil.which("uv") or str(ROOT / ".tools" / "bin" / "uv")

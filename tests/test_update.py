@@ -16,7 +16,7 @@ import pytest
 from copier import run_copy, run_update
 from copier.errors import UnsafeTemplateError
 
-from .conftest import ROOT, render, run
+from .conftest import ROOT, pytest_summary, render, run
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "t",
@@ -114,8 +114,9 @@ def test_user_edits_survive_and_upstream_fix_lands(
         run([str(shared_env / "bin" / "ruff"), "check", "."], project)
         run([str(shared_env / "bin" / "mypy"), "src"], project)
         basetemp = str(tmp_path / "pytest")
-        output = run([str(shared_env / "bin" / "pytest"), "-q", "--basetemp", basetemp], project)
-        assert " passed" in output.strip().splitlines()[-1]
+        pytest_args = ["-q", "--basetemp", basetemp]
+        summary = pytest_summary([str(shared_env / "bin" / "pytest"), *pytest_args], project)
+        assert " passed" in summary and "failed" not in summary, summary
 
 
 @pytest.mark.parametrize(
