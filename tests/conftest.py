@@ -74,7 +74,7 @@ def run(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
     return output
 
 
-def pytest_summary(args: list[str], cwd: Path) -> str:
+def run_pytest(args: list[str], cwd: Path) -> str:
     """Run a pytest session that must pass; return its summary line.
 
     The last line of its standard output: its error stream is kept apart, since a thread

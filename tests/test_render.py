@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 import yaml
 
-from .conftest import QUESTIONS, choices, pytest_summary, render, run
+from .conftest import QUESTIONS, choices, render, run, run_pytest
 
 Answers = dict[str, Any]
 Predicate = Callable[[Answers], bool]
@@ -525,7 +525,7 @@ def test_generated_project_passes_its_own_checks(
     # /tmp/pytest-of-<user> otherwise, and with it their embedded PostgreSQL data.
     basetemp = str(tmp_path / "pytest")
     pytest_args = ["-q", "-p", "no:cacheprovider", "--basetemp", basetemp]
-    summary = pytest_summary([str(bin_dir / "pytest"), *pytest_args], project)
+    summary = run_pytest([str(bin_dir / "pytest"), *pytest_args], project)
     assert " passed" in summary and "failed" not in summary and "skipped" not in summary, summary
 
 

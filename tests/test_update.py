@@ -16,7 +16,7 @@ import pytest
 from copier import run_copy, run_update
 from copier.errors import UnsafeTemplateError
 
-from .conftest import ROOT, pytest_summary, render, run
+from .conftest import ROOT, render, run, run_pytest
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "t",
@@ -115,7 +115,7 @@ def test_user_edits_survive_and_upstream_fix_lands(
         run([str(shared_env / "bin" / "mypy"), "src"], project)
         basetemp = str(tmp_path / "pytest")
         pytest_args = ["-q", "--basetemp", basetemp]
-        summary = pytest_summary([str(shared_env / "bin" / "pytest"), *pytest_args], project)
+        summary = run_pytest([str(shared_env / "bin" / "pytest"), *pytest_args], project)
         assert " passed" in summary and "failed" not in summary, summary
 
 
