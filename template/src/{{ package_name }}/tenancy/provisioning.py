@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import logging
 import uuid
+from typing import Any
 
-from .errors import TenancyError
+from .errors import TenancyError, TenantChangedError
 from .events import RequestInfo
-from .tenant import Tenant, TenantCreate, TenantStatus, TenantUpdate
+from .merge_patch import merge_patch
+from .tenant import Tenant, TenantConfig, TenantCreate, TenantStatus, TenantUpdate
 from .wiring import TenancyParts
 
 logger = logging.getLogger(__name__)
@@ -37,9 +39,20 @@ _ACTIONS = {
 }
 
 
+#: How often a configuration patch is applied again onto a tenant changed meanwhile.
+_PATCH_ATTEMPTS = 3
+
+
 class InvalidTransitionError(TenancyError):
     status_code = 409
     detail = "This status change is not allowed"
+
+
+class StaleVersionError(TenancyError):
+    """The client's ``If-Match`` names a version the tenant has moved past."""
+
+    status_code = 412
+    detail = "The tenant changed since the version you sent in If-Match: read it again"
 
 
 async def create_tenant(data: TenantCreate, parts: TenancyParts, info: RequestInfo) -> Tenant:
@@ -80,21 +93,79 @@ async def create_tenant(data: TenantCreate, parts: TenancyParts, info: RequestIn
 
 
 async def update_tenant(
-    tenant_id: uuid.UUID, changes: TenantUpdate, parts: TenancyParts, info: RequestInfo
+    tenant_id: uuid.UUID,
+    changes: TenantUpdate,
+    parts: TenancyParts,
+    info: RequestInfo,
+    *,
+    expected_version: int | None = None,
 ) -> Tenant | None:
     """Apply ``changes``, if the isolation provider allows them for this tenant.
 
-    ``None`` if there is no such tenant. The check and the write see the same version.
+    ``None`` if there is no such tenant. The check and the write see the same version;
+    with ``expected_version`` (a client's ``If-Match``) that must be the version the
+    client read, or ``StaleVersionError`` (412) and nothing changes.
     """
     current = await parts.store.get(tenant_id)
     if current is None:
         return None
+    _check_version(current, expected_version)
     parts.isolation.check_update(current, changes)
-    tenant = await parts.store.update(tenant_id, changes, expected_version=current.version)
+    try:
+        tenant = await parts.store.update(tenant_id, changes, expected_version=current.version)
+    except TenantChangedError:
+        if expected_version is not None:
+            raise StaleVersionError() from None
+        raise
     if tenant is not None:
         fields = sorted(changes.model_dump(exclude_unset=True, exclude_none=True))
         await parts.events.record_event(tenant.id, "tenant.update", info, {"fields": fields})
     return tenant
+
+
+async def patch_config(
+    tenant_id: uuid.UUID,
+    patch: dict[str, Any],
+    parts: TenancyParts,
+    info: RequestInfo,
+    *,
+    expected_version: int | None = None,
+) -> Tenant | None:
+    """Apply a JSON merge patch (``merge_patch.py``) to the tenant's configuration.
+
+    The patched configuration is validated whole (``pydantic.ValidationError`` if it is
+    not a valid ``TenantConfig``) and written only onto the version it was made from.
+    A patch names just the keys it changes, so when the tenant changed meanwhile it is
+    applied again onto the newer version; unless the client sent ``If-Match``
+    (``expected_version``): then it fails with ``StaleVersionError`` (412).
+    """
+    attempts = 0
+    while True:
+        attempts += 1
+        current = await parts.store.get(tenant_id)
+        if current is None:
+            return None
+        _check_version(current, expected_version)
+        patched = merge_patch(current.config.model_dump(mode="json"), patch)
+        changes = TenantUpdate(config=TenantConfig.model_validate(patched))
+        parts.isolation.check_update(current, changes)
+        try:
+            tenant = await parts.store.update(tenant_id, changes, expected_version=current.version)
+        except TenantChangedError:
+            if expected_version is not None:
+                raise StaleVersionError() from None
+            if attempts == _PATCH_ATTEMPTS:
+                raise
+            continue
+        if tenant is not None:
+            details = {"keys": sorted(patch)}
+            await parts.events.record_event(tenant.id, "tenant.config.patch", info, details)
+        return tenant
+
+
+def _check_version(tenant: Tenant, expected_version: int | None) -> None:
+    if expected_version is not None and tenant.version != expected_version:
+        raise StaleVersionError()
 
 
 async def change_status(
