@@ -219,7 +219,9 @@ EXPECTED: dict[str, Predicate] = {
     f"{PKG}/tenancy/stores/redis.py": when("tenant_store", "redis"),
     f"{PKG}/tenancy/stores/memory.py": when("tenant_store", "memory"),
     f"{PKG}/cli/tenants.py": durable_store,
+    f"{PKG}/cli/tenant_scope.py": durable_store,
     "tests/test_purge.py": durable_store,
+    "tests/test_cli_tenants.py": durable_store,
     "tests/test_races.py": durable_store,
     "tests/test_redis.py": durable_store,
     # Features.

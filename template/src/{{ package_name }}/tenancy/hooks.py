@@ -3,7 +3,8 @@
 Subclass ``TenancyHooks`` in the service's own ``hooks.py`` (a module ``copier
 update`` never touches) instead of editing these vendored modules: seed a new
 tenant's data, clean up after a purge, serve extra paths without a tenant, add
-exception handlers or routers. Every method has a default that does nothing.
+exception handlers or routers. Every method has a default that does nothing,
+except ``seed_tenant``: it has no meaning until you write it.
 """
 
 from __future__ import annotations
@@ -25,6 +26,14 @@ class TenancyHooks:
         Runs before the tenant serves a request, in its own scope; the rows are
         committed when this returns. If it raises, the tenant is not created.
         """
+
+    async def seed_tenant(self, tenant: Tenant, session: AsyncSession) -> None:
+        """Add example or reference rows to a tenant, on demand (``tenants seed``).
+
+        Runs in the tenant's scope; the rows are committed when this returns. Unlike
+        ``tenant_provisioned`` it may run on a tenant that has data: make it idempotent.
+        """
+        raise NotImplementedError("override Hooks.seed_tenant in hooks.py")
 
     async def tenant_deleted(self, tenant: Tenant) -> None:
         """The tenant was soft-deleted (its requests get 404 from now on)."""

@@ -350,20 +350,28 @@ def _run_on(
 
 
 def _upgrade(
-    connection: Connection, source: MigrationSource, environment: str, schema: str | None
+    connection: Connection,
+    source: MigrationSource,
+    environment: str,
+    schema: str | None,
+    destination: str = "head",
 ) -> str | None:
-    """Upgrade one environment on ``connection`` and read back where it stands.
+    """Take one environment on ``connection`` to ``destination`` and read back where
+    it stands.
 
-    What ``alembic upgrade head`` does, minus re-reading the revision files and
-    re-executing ``env.py``.
+    What ``alembic upgrade head`` does (or ``downgrade <revision>`` when the
+    destination is behind), minus re-reading the revision files and re-executing
+    ``env.py``.
     """
     script = script_directory(source, environment)
 
-    def to_head(revision: Any, _context: MigrationContext) -> Any:
-        return script._upgrade_revs("head", revision)
+    def steps(revision: Any, _context: MigrationContext) -> Any:
+        if _is_behind(script, destination, revision):
+            return script._downgrade_revs(destination, revision)
+        return script._upgrade_revs(destination, revision)
 
     config = alembic_config(source, environment)
-    with EnvironmentContext(config, script, fn=to_head, destination_rev="head") as context:
+    with EnvironmentContext(config, script, fn=steps, destination_rev=destination) as context:
         options = _options(source.metadata(environment), environment, schema)
         _run_on(connection, context, options, schema)
     migration = MigrationContext.configure(
@@ -371,6 +379,19 @@ def _upgrade(
         opts={"version_table": VERSION_TABLES[environment], "version_table_schema": schema},
     )
     return migration.get_current_revision()
+
+
+def _is_behind(script: ScriptDirectory, destination: str, current: Any) -> bool:
+    """Whether ``destination`` is where ``current`` (the namespace's heads) came from."""
+    if destination == "base":
+        return True
+    if not current:
+        return False
+    target = script.get_revision(destination)
+    if target is None:
+        return False
+    ancestors = script.revision_map.iterate_revisions(current, "base", implicit_base=True)
+    return any(revision.revision == target.revision for revision in ancestors)
 
 
 def namespace_url(owner_url: str, namespace: Namespace) -> str:
@@ -417,16 +438,20 @@ async def upgrade_namespace(
     runtime_role: str | None,
     *,
     create: bool = False,
+    destination: str = "head",
 ) -> str | None:
     """Upgrade the tenant environment in ``namespace``; grant the runtime role on it.
 
     With ``create``, a schema namespace is created first, in the same transaction:
-    a tenant's schema, tables and grants appear together or not at all.
+    a tenant's schema, tables and grants appear together or not at all. With a
+    ``destination`` behind the namespace's revision, it is downgraded to it.
     Returns the revision read back from the namespace's own version table.
     """
     engine = create_engine(namespace_url(owner_url, namespace), pool_size=1, max_overflow=0)
     try:
-        return await upgrade_namespace_on(source, engine, namespace, runtime_role, create=create)
+        return await upgrade_namespace_on(
+            source, engine, namespace, runtime_role, create=create, destination=destination
+        )
     finally:
         await engine.dispose()
 
@@ -469,6 +494,7 @@ async def upgrade_namespace_on(
     runtime_role: str | None,
     *,
     create: bool = False,
+    destination: str = "head",
 ) -> str | None:
     """``upgrade_namespace`` on an engine you keep (connected to the namespace's database).
 
@@ -479,7 +505,7 @@ async def upgrade_namespace_on(
     async with _alembic_lock, engine.begin() as conn:
         if create and schema is not None:
             await conn.execute(text(f"CREATE SCHEMA {quote_identifier(schema)}"))
-        revision: str | None = await conn.run_sync(_upgrade, source, "tenant", schema)
+        revision: str | None = await conn.run_sync(_upgrade, source, "tenant", schema, destination)
         if runtime_role:
             for statement in _grants(schema or "public", runtime_role):
                 await conn.execute(text(statement))
