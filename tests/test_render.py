@@ -226,6 +226,7 @@ EXPECTED: dict[str, Predicate] = {
     f"{PKG}/tenancy/importer.py": durable_store,
     f"{PKG}/tenancy/erasure.py": durable_store,
     "tests/test_archive.py": durable_store,
+    "tests/test_cli_archive.py": durable_store,
     "tests/test_erasure.py": durable_store,
     "tests/test_purge.py": durable_store,
     "tests/test_races.py": durable_store,
