@@ -187,6 +187,7 @@ has_jobs = unless("jobs", "none")
 def custom_domains(answers: Answers) -> bool:
     return bool(answers["resolution"] == "subdomain" and durable_store(answers))
 
+
 #: Generated path -> whether it exists for the answers. Every file whose presence depends on
 #: the answers is listed (checked below), and so is every file of a strategy directory.
 EXPECTED: dict[str, Predicate] = {
