@@ -183,6 +183,11 @@ builtin_auth = when("auth", "builtin")
 oidc_auth = when("auth", "oidc")
 has_jobs = unless("jobs", "none")
 
+
+def custom_domains(answers: Answers) -> bool:
+    return bool(answers["resolution"] == "subdomain" and durable_store(answers))
+
+
 #: Generated path -> whether it exists for the answers. Every file whose presence depends on
 #: the answers is listed (checked below), and so is every file of a strategy directory.
 EXPECTED: dict[str, Predicate] = {
@@ -296,6 +301,20 @@ EXPECTED: dict[str, Predicate] = {
     f"{PKG}/migrations/tenant/versions/tenant_0002_note_exports.py": has_jobs,
     "tests/test_jobs.py": has_jobs,
     "tests/utils/jobs.py": has_jobs,
+    # Custom domains (subdomain resolution, a durable store): the registry, its DNS check,
+    # its admin API and CLI, and a DNS server for its tests.
+    **{
+        f"{PKG}/tenancy/domains/{name}.py": custom_domains
+        for name in (
+            *("__init__", "lifecycle", "names", "resolver", "settings", "store", "verify"),
+            "wiring",
+        )
+    },
+    f"{PKG}/api/admin_domains.py": custom_domains,
+    f"{PKG}/cli/tenants_domains.py": custom_domains,
+    f"{PKG}/migrations/shared/versions/shared_0004_domains.py": custom_domains,
+    "tests/test_domains.py": custom_domains,
+    "tests/utils/dns.py": custom_domains,
 }
 #: Strategy directories hold only files listed in EXPECTED (no stray implementation).
 STRATEGY_FILES = (
@@ -346,6 +365,8 @@ CONTENT: dict[tuple[str, str], Predicate] = {
     # Each resolver's settings appear in .env.example only when it is chosen.
     (".env.example", "\nTENANT_HEADER="): when("resolution", "header"),
     (".env.example", "\nTENANT_BASE_DOMAIN="): when("resolution", "subdomain"),
+    (".env.example", "\nTENANT_DOMAIN_TXT_PREFIX="): custom_domains,
+    ("pyproject.toml", '"dnspython>='): custom_domains,
     (".env.example", "\nTENANT_PATH_PREFIX="): when("resolution", "path"),
     (".env.example", "\nTENANT_JWT_ALGORITHM="): lambda a: (
         a["resolution"] == "jwt" and not has_users(a)

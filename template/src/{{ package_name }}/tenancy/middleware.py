@@ -156,6 +156,8 @@ class TenancyMiddleware:
         tenant = await self.lookup.find(resolution.identifier, client_of(scope))
         if tenant is None or tenant.status in (TenantStatus.DELETED, TenantStatus.PROVISIONING):
             raise TenantNotFoundError()
+        if resolution.tenant_id is not None and resolution.tenant_id != tenant.id:
+            raise TenantNotFoundError()  # the identifier has changed hands since
         if resolution.issued_at is not None and resolution.issued_at < int(
             tenant.identifier_since.timestamp()
         ):

@@ -12,6 +12,7 @@ imports those two names from the module its answers chose.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -35,6 +36,9 @@ class Resolution:
     #: The part of the path that named the tenant (``/tenants/acme``). The middleware
     #: appends it to ``root_path``, so routes match the rest of the path.
     mount: str = ""
+    #: The tenant's id, when the resolver knows it (a custom domain): the tenant found
+    #: under ``identifier`` must have it, or the request gets 404.
+    tenant_id: uuid.UUID | None = None
 
 
 class TenantResolver(Protocol):
