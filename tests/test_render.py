@@ -219,6 +219,11 @@ EXPECTED: dict[str, Predicate] = {
     f"{PKG}/tenancy/stores/redis.py": when("tenant_store", "redis"),
     f"{PKG}/tenancy/stores/memory.py": when("tenant_store", "memory"),
     f"{PKG}/cli/tenants.py": durable_store,
+    f"{PKG}/cli/tenants_moves.py": durable_store,
+    # Moving tenants between strategies: hybrid's (single strategies refuse, and test that).
+    f"{PKG}/tenancy/mover.py": when("isolation", "hybrid"),
+    "tests/test_moves.py": when("isolation", "hybrid"),
+    "tests/test_moves_refused.py": lambda a: a["isolation"] != "hybrid" and durable_store(a),
     "tests/test_purge.py": durable_store,
     "tests/test_races.py": durable_store,
     "tests/test_redis.py": durable_store,
