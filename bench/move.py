@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import importlib
 import json
+import re
 import statistics
 import tempfile
 import time
@@ -153,7 +154,7 @@ async def _alone(package: str, rows: int) -> dict[str, Any]:
         if not report.ok:
             raise RuntimeError(f"migrating the bench database failed: {report}")
         plain = superuser.replace("postgresql+asyncpg://", "postgresql://", 1)
-        superuser_dsn = plain.rsplit("/", 1)[0] + f"/{name}"
+        superuser_dsn = re.sub(r"/[^/?]*(\?|$)", f"/{name}\\1", plain, count=1)
         return await move_bench(package, urls.runtime, urls.owner, superuser_dsn, rows=rows)
     finally:
         await devdb.drop_database(superuser, name, roles)

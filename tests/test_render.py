@@ -222,6 +222,7 @@ EXPECTED: dict[str, Predicate] = {
     f"{PKG}/cli/tenants_moves.py": durable_store,
     # Moving tenants between strategies: hybrid's (single strategies refuse, and test that).
     f"{PKG}/tenancy/mover.py": when("isolation", "hybrid"),
+    f"{PKG}/migrations/shared/versions/shared_0004_move_fence.py": when("isolation", "hybrid"),
     "tests/test_moves.py": when("isolation", "hybrid"),
     "tests/test_moves_refused.py": lambda a: a["isolation"] != "hybrid" and durable_store(a),
     "tests/test_purge.py": durable_store,

@@ -48,8 +48,8 @@ class TransactionScope:
     tenant_id: uuid.UUID
     #: A quoted schema name for schema isolation; ``None`` keeps the default path.
     search_path: str | None = None
-    #: A statement run right after the scope, in the same message (hybrid's move fence:
-    #: ``hybrid.placement_guard``); it raises to refuse the transaction.
+    #: An SQL expression evaluated with the scope, in the same statement (hybrid's move
+    #: fence: ``hybrid.placement_guard``); it raises to refuse the transaction.
     guard: str | None = None
 
 
@@ -70,14 +70,13 @@ def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _scope_statements(scope: TransactionScope) -> list[str]:
+def _scope_statement(scope: TransactionScope) -> str:
     settings = [f"set_config('{TENANT_SETTING}', {_literal(str(scope.tenant_id))}, true)"]
     if scope.search_path is not None:
         settings.append(f"set_config('search_path', {_literal(scope.search_path)}, true)")
-    statements = ["SELECT " + ", ".join(settings)]
     if scope.guard is not None:
-        statements.append(scope.guard)
-    return statements
+        settings.append(scope.guard)
+    return "SELECT " + ", ".join(settings)
 
 
 def _driver(connection: Connection) -> PreludeConnection | None:
@@ -93,12 +92,11 @@ def _scope_transaction(
         return
     driver = _driver(connection)
     if driver is not None and not driver.is_in_transaction():
-        driver.send_with_next_begin("; ".join(_scope_statements(scope)))
+        driver.send_with_next_begin(_scope_statement(scope))
         session.info.setdefault(_WAITING_KEY, []).append(driver)
         return
-    # Another driver, or a transaction already open: the same statements, a round trip each.
-    for statement in _scope_statements(scope):
-        connection.execute(text(statement))
+    # Another driver, or a transaction already open: the same statement, a round trip of its own.
+    connection.execute(text(_scope_statement(scope)))
 
 
 @event.listens_for(ScopedSession, "after_transaction_end")
