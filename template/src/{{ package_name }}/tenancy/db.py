@@ -92,7 +92,7 @@ class PreludeConnection(asyncpg.Connection):  # type: ignore[misc]
             scoped: str = await super().execute(
                 f"{query.rstrip().rstrip(';')}; {prelude}", timeout=timeout
             )
-        except BaseException:
+        except Exception:  # not a cancellation: no query can run while the cancelled one is
             # The BEGIN ran and the prelude failed (a fenced tenant: ``hybrid.placement_guard``).
             # The caller sees a failed BEGIN: no transaction may stay open behind it, on the
             # server or in asyncpg, which otherwise takes the next BEGIN for a nested one.
