@@ -234,6 +234,12 @@ EXPECTED: dict[str, Predicate] = {
     "tests/test_archive.py": durable_store,
     "tests/test_cli_archive.py": durable_store,
     "tests/test_erasure.py": durable_store,
+    f"{PKG}/cli/tenants_moves.py": durable_store,
+    # Moving tenants between strategies: hybrid's (single strategies refuse, and test that).
+    f"{PKG}/tenancy/mover.py": when("isolation", "hybrid"),
+    f"{PKG}/migrations/shared/versions/shared_0004_move_fence.py": when("isolation", "hybrid"),
+    "tests/test_moves.py": when("isolation", "hybrid"),
+    "tests/test_moves_refused.py": lambda a: a["isolation"] != "hybrid" and durable_store(a),
     "tests/test_purge.py": durable_store,
     "tests/test_cli_tenants.py": durable_store,
     "tests/test_races.py": durable_store,
@@ -312,7 +318,7 @@ EXPECTED: dict[str, Predicate] = {
     },
     f"{PKG}/api/admin_domains.py": custom_domains,
     f"{PKG}/cli/tenants_domains.py": custom_domains,
-    f"{PKG}/migrations/shared/versions/shared_0004_domains.py": custom_domains,
+    f"{PKG}/migrations/shared/versions/shared_0005_domains.py": custom_domains,
     "tests/test_domains.py": custom_domains,
     "tests/utils/dns.py": custom_domains,
 }

@@ -84,11 +84,23 @@ class PreludeConnection(asyncpg.Connection):  # type: ignore[misc]
         timeout: float | None = None,  # noqa: ASYNC109 - asyncpg's own signature
     ) -> str:
         prelude = self._begin_prelude
-        if prelude is not None and not args and query.startswith("BEGIN"):
-            self._begin_prelude = None
-            query = f"{query.rstrip().rstrip(';')}; {prelude}"
-        result: str = await super().execute(query, *args, timeout=timeout)
-        return result
+        if prelude is None or args or not query.startswith("BEGIN"):
+            result: str = await super().execute(query, *args, timeout=timeout)
+            return result
+        self._begin_prelude = None
+        try:
+            scoped: str = await super().execute(
+                f"{query.rstrip().rstrip(';')}; {prelude}", timeout=timeout
+            )
+        except Exception:  # not a cancellation: no query can run while the cancelled one is
+            # The BEGIN ran and the prelude failed (a fenced tenant: ``hybrid.placement_guard``).
+            # The caller sees a failed BEGIN: no transaction may stay open behind it, on the
+            # server or in asyncpg, which otherwise takes the next BEGIN for a nested one.
+            if not self.is_closed() and self.is_in_transaction():
+                await super().execute("ROLLBACK")
+            self._top_xact = None
+            raise
+        return scoped
 
 
 def sqlstate(error: BaseException) -> str | None:

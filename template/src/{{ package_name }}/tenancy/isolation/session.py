@@ -48,6 +48,9 @@ class TransactionScope:
     tenant_id: uuid.UUID
     #: A quoted schema name for schema isolation; ``None`` keeps the default path.
     search_path: str | None = None
+    #: An SQL expression evaluated with the scope, in the same statement (hybrid's move
+    #: fence: ``hybrid.placement_guard``); it raises to refuse the transaction.
+    guard: str | None = None
 
 
 class ScopedSession(Session):
@@ -71,6 +74,8 @@ def _scope_statement(scope: TransactionScope) -> str:
     settings = [f"set_config('{TENANT_SETTING}', {_literal(str(scope.tenant_id))}, true)"]
     if scope.search_path is not None:
         settings.append(f"set_config('search_path', {_literal(scope.search_path)}, true)")
+    if scope.guard is not None:
+        settings.append(scope.guard)
     return "SELECT " + ", ".join(settings)
 
 
