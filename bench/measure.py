@@ -55,7 +55,9 @@ CONNECTIONS = 10
 ROWS = 20
 sys.path.insert(0, str(ROOT))
 
-from bench.report import write_report  # noqa: E402 - after the sys.path entry above
+from bench.archive import archive_bench  # noqa: E402 - after the sys.path entry above
+from bench.move import move_bench  # noqa: E402
+from bench.report import write_report  # noqa: E402
 from bench.wrk import WrkResult, run_wrk  # noqa: E402
 
 
@@ -713,6 +715,7 @@ async def run(quick: bool, with_anchor: bool = True) -> dict[str, Any]:
 
         results["resolution"] = await resolution_microbench(services["rls"], quick)
         results["jobs"] = await jobs_bench(services["rls"], quick)
+        results["lifecycle"] = await lifecycle_bench(services, superuser, redis_url, quick)
 
         # Phase 2: grow; provisioning measured on the way; migrations at 100.
         for mode in ("schema", "database"):
@@ -1059,6 +1062,22 @@ async def _enqueue_cost(
             timings["defer_us"] = (time.perf_counter() - start) * 1e6 / n
             await session.rollback()
     return timings
+
+
+async def lifecycle_bench(
+    services: dict[str, Service], superuser: str, redis_url: str, quick: bool
+) -> dict[str, Any]:
+    """A tenant of 100,000 notes moved (hybrid: rls -> schema -> rls), exported, purged with
+    its erasure report and imported again (each isolation mode), in-process, one run each."""
+    rows = 10_000 if quick else 100_000
+    hybrid = Service("hybrid", superuser, redis_url)
+    await hybrid.bootstrap()
+    log(f"tenant lifecycle: {rows} notes")
+    moves = await move_bench(
+        hybrid.package, hybrid.runtime, hybrid.owner, dsn(superuser, hybrid.package), rows=rows
+    )
+    archives = {mode: await archive_bench(service, rows=rows) for mode, service in services.items()}
+    return {"moves": moves, "archives": archives}
 
 
 async def machine(superuser: str) -> dict[str, str]:

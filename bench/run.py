@@ -29,6 +29,7 @@ SERVICES = {
     "schema": ("schema", "none"),
     "database": ("database", "none"),
     "rls_auth": ("rls", "builtin"),
+    "hybrid": ("hybrid", "none"),  # moving tenants between strategies (tenant lifecycle)
 }
 #: What the servers import besides the rendered services.
 EXTRA = [
