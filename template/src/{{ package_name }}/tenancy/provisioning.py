@@ -109,14 +109,7 @@ async def update_tenant(
     current = await parts.store.get(tenant_id)
     if current is None:
         return None
-    _check_version(current, expected_version)
-    parts.isolation.check_update(current, changes)
-    try:
-        tenant = await parts.store.update(tenant_id, changes, expected_version=current.version)
-    except TenantChangedError:
-        if expected_version is not None:
-            raise StaleVersionError() from None
-        raise
+    tenant = await _write(current, changes, parts, expected_version)
     if tenant is not None:
         fields = sorted(changes.model_dump(exclude_unset=True, exclude_none=True))
         await parts.events.record_event(tenant.id, "tenant.update", info, {"fields": fields})
@@ -145,15 +138,11 @@ async def patch_config(
         current = await parts.store.get(tenant_id)
         if current is None:
             return None
-        _check_version(current, expected_version)
         patched = merge_patch(current.config.model_dump(mode="json"), patch)
         changes = TenantUpdate(config=TenantConfig.model_validate(patched))
-        parts.isolation.check_update(current, changes)
         try:
-            tenant = await parts.store.update(tenant_id, changes, expected_version=current.version)
+            tenant = await _write(current, changes, parts, expected_version)
         except TenantChangedError:
-            if expected_version is not None:
-                raise StaleVersionError() from None
             if attempts == _PATCH_ATTEMPTS:
                 raise
             continue
@@ -163,9 +152,23 @@ async def patch_config(
         return tenant
 
 
-def _check_version(tenant: Tenant, expected_version: int | None) -> None:
-    if expected_version is not None and tenant.version != expected_version:
+async def _write(
+    current: Tenant, changes: TenantUpdate, parts: TenancyParts, expected_version: int | None
+) -> Tenant | None:
+    """``changes`` written onto ``current``'s version, if the isolation provider allows them.
+
+    A tenant changed meanwhile raises ``TenantChangedError``, or ``StaleVersionError``
+    when the client named the version it read (``expected_version``, its ``If-Match``).
+    """
+    if expected_version is not None and current.version != expected_version:
         raise StaleVersionError()
+    parts.isolation.check_update(current, changes)
+    try:
+        return await parts.store.update(current.id, changes, expected_version=current.version)
+    except TenantChangedError:
+        if expected_version is not None:
+            raise StaleVersionError() from None
+        raise
 
 
 async def change_status(
