@@ -107,8 +107,8 @@ def _product(questions: tuple[str, ...], base: Answers) -> Iterator[Answers]:
         yield answers if "jobs" in questions else _as_copier_defaults(answers)
 
 
-#: The combination with the most parts: every hybrid module, a JWT dependency, the Redis store.
-HEAVIEST = "hybrid-jwt-redis"
+#: The combination with the most parts: every hybrid module, custom domains, the Redis store.
+HEAVIEST = "hybrid-subdomain-redis"
 #: Combinations whose generated project runs its own ruff, mypy --strict and pytest on real
 #: PostgreSQL and Redis (about a minute each), with what each is there for. Together they
 #: take every answer value at least once and each feature off, alone and together; they
@@ -118,7 +118,9 @@ OWN_CHECKS: dict[str, str] = {
     "schema-jwt-sqlalchemy-no_rate_limiting-auth_none": (
         "schemas; no users: an identity provider's tokens (TENANT_JWT_*, its key set)"
     ),
-    "schema-subdomain-redis": "audit policies without RLS; the Redis store over schemas",
+    "schema-jwt-redis": (
+        "audit policies without RLS; the Redis store over schemas; JWT with built-in users"
+    ),
     "database-path-sqlalchemy-no_audit_log": "database engines; no policies module at all",
     "rls-custom-memory-no_rate_limiting-no_audit_log-jobs_none": (
         "the smallest project: no durable store, no jobs"
@@ -126,7 +128,7 @@ OWN_CHECKS: dict[str, str] = {
     "rls-path-memory-no_rate_limiting-auth_oidc-jobs_none": (
         "an identity provider's tokens (OIDC_*, its key set), users made at first sight"
     ),
-    HEAVIEST: "the heaviest: every hybrid module, JWT, the Redis store, every feature",
+    HEAVIEST: "the heaviest: every hybrid module, custom domains, the Redis store, every feature",
 }
 
 #: Rendered and checked like every combination, without running their own tests: answers
