@@ -306,6 +306,7 @@ EXPECTED: dict[str, Predicate] = {
     f"{PKG}/cli/jobs.py": has_jobs,
     f"{PKG}/models/exports.py": has_jobs,
     f"{PKG}/migrations/shared/versions/shared_0003_jobs.py": has_jobs,
+    f"{PKG}/migrations/shared/versions/shared_0006_audit_log_key.py": on("audit_log"),
     f"{PKG}/migrations/tenant/versions/tenant_0002_note_exports.py": has_jobs,
     "tests/test_jobs.py": has_jobs,
     "tests/utils/jobs.py": has_jobs,
