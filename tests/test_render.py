@@ -215,6 +215,9 @@ EXPECTED: dict[str, Predicate] = {
     f"{PKG}/tenancy/namespaces.py": unless("isolation", "rls"),
     f"{PKG}/tenancy/policies.py": lambda a: uses_rls(a) or a["audit_log"],
     "tests/test_isolation_rls.py": uses_rls,
+    # Citus readiness: the rule (tenant_id in every key) and its check.
+    f"{PKG}/tenancy/distribution.py": uses_rls,
+    "tests/test_distribution.py": uses_rls,
     "tests/test_isolation_schema.py": uses_schemas,
     "tests/test_isolation_database.py": when("isolation", "database"),
     "tests/test_isolation_hybrid.py": when("isolation", "hybrid"),
