@@ -105,7 +105,9 @@ async def namespaces_of(source: MigrationSource, owner_url: str) -> list[Namespa
         await engine.dispose()
 
 
-async def placed_namespaces_of(source: MigrationSource, owner_url: str) -> dict[str, list[Namespace]]:
+async def placed_namespaces_of(
+    source: MigrationSource, owner_url: str
+) -> dict[str, list[Namespace]]:
     """``namespaces_of``, by the server each tenant's record names (``public``: the primary)."""
     if not source.layout.placed or source.layout.kind is None:
         return {PRIMARY: await namespaces_of(source, owner_url)}
