@@ -116,7 +116,7 @@ async def placed_namespaces_of(
     engine = create_engine(owner_url, pool_size=1, max_overflow=0)
     try:
         async with engine.connect() as conn:
-            for server, name in (await conn.execute(_PLACED_NAMESPACES)).tuples():
+            for server, name in await conn.execute(_PLACED_NAMESPACES):
                 placed.setdefault(server, []).append(Namespace(kind, name))
     finally:
         await engine.dispose()
