@@ -13,8 +13,10 @@
    lists every namespace that is not at head.
 4. With several database servers (a layout whose records are ``placed``), each
    namespace is upgraded on the server its tenant's record names, with the owner
-   URL given for that server: the servers are migrated at the same time, each
-   with at most ``concurrency`` worker processes, and the report says which
+   URL given for that server. With ``concurrency`` > 1 the servers are migrated
+   at the same time, each by ``concurrency`` worker processes of its own (one
+   process runs one environment at a time: with 1, the servers take turns), and
+   the report says which
    namespaces are on which server. A record naming a server with no URL fails
    (it is reported, never migrated somewhere else).
 """
@@ -154,7 +156,7 @@ async def upgrade_all(
         if on_progress:
             on_progress(done, total)
 
-    work = []
+    targets: list[tuple[str, str | None, list[Namespace]]] = []
     for server, namespaces in placed.items():
         report.servers[server] = [namespace.name for namespace in namespaces]
         if server not in urls:
@@ -162,9 +164,17 @@ async def upgrade_all(
             record([(namespace.name, None, reason) for namespace in namespaces])
             continue
         owner, runtime = urls[server]
-        role = runtime_grantee(runtime, owner)
-        work.append(_upgrade_on(source, owner, role, namespaces, concurrency, record))
-    await asyncio.gather(*work)
+        targets.append((owner, runtime_grantee(runtime, owner), namespaces))
+    if concurrency <= 1 or len(targets) == 1:  # server after server (one is the usual case)
+        for owner, role, namespaces in targets:
+            await _upgrade_on(source, owner, role, namespaces, concurrency, record, alone=True)
+    else:
+        await asyncio.gather(
+            *(
+                _upgrade_on(source, owner, role, namespaces, concurrency, record, alone=False)
+                for owner, role, namespaces in targets
+            )
+        )
     return report
 
 
@@ -175,10 +185,16 @@ async def _upgrade_on(
     namespaces: list[Namespace],
     concurrency: int,
     record: Callable[[list[Outcome]], None],
+    *,
+    alone: bool,
 ) -> None:
-    """One server's namespaces, in batches: here, or in ``concurrency`` worker processes."""
+    """One server's namespaces, in batches: here, or in ``concurrency`` worker processes.
+
+    Unless the server is migrated ``alone``, its batches always go to worker processes:
+    servers migrated at the same time must not share this process's Alembic lock.
+    """
     batches = [namespaces[i : i + BATCH_SIZE] for i in range(0, len(namespaces), BATCH_SIZE)]
-    if concurrency <= 1 or len(batches) <= 1:
+    if not batches or concurrency <= 1 or (alone and len(batches) == 1):
         for batch in batches:
             record(await upgrade_namespaces(source, owner_url, batch, runtime_role))
         return
