@@ -249,6 +249,14 @@ EXPECTED: dict[str, Predicate] = {
     "tests/test_cli_tenants.py": durable_store,
     "tests/test_races.py": durable_store,
     "tests/test_redis.py": durable_store,
+    # Several PostgreSQL servers for tenants' schemas or databases (not hybrid's: they stay on
+    # the primary); the tests run where it is built (no audit log, no jobs), else the refusal.
+    f"{PKG}/tenancy/servers.py": when("isolation", "schema", "database"),
+    f"{PKG}/tenancy/placement.py": when("isolation", "schema", "database"),
+    f"{PKG}/migrations/shared/versions/shared_0006_servers.py": when(
+        "isolation", "schema", "database"
+    ),
+    "tests/test_servers.py": when("isolation", "schema", "database"),
     # Features.
     f"{PKG}/tenancy/ratelimit.py": on("rate_limiting"),
     f"{PKG}/tenancy/limiter.py": lambda a: a["rate_limiting"] or builtin_auth(a),

@@ -79,12 +79,22 @@ def migrate_all(settings: Settings, concurrency: int = 1, metrics_file: Path | N
 
         report = run(
             lambda: upgrade_all(
-                SOURCE, owner, settings.database_url, concurrency=concurrency, on_progress=advance
+                SOURCE,
+                owner,
+                settings.database_url,
+                concurrency=concurrency,
+                on_progress=advance,
+                servers=_other_servers(settings),
             )
         )
     console.print(f"[green]✓[/green] shared: at {report.shared}")
     at_head = len(report.revisions) - len(report.behind)
     console.print(f"[green]✓[/green] tenant: {at_head} namespace(s) at {report.head}")
+    if len(report.servers) > 1:  # several database servers: each one's count
+        behind = set(report.behind)
+        for server, names in sorted(report.servers.items()):
+            late = len(behind.intersection(names))
+            console.print(f"  {server}: {len(names) - late} at head, {late} behind")
     for name in report.behind:
         reason = report.failed.get(name, f"at {report.revisions.get(name)}")
         console.print(f"[red]✗[/red] {name}: {reason}")
@@ -102,6 +112,15 @@ def migrate_all(settings: Settings, concurrency: int = 1, metrics_file: Path | N
         write_migration_metrics(str(metrics_file), report, time.monotonic() - started)
     if not report.ok:
         raise typer.Exit(1)
+
+
+def _other_servers(settings: Settings) -> dict[str, tuple[str, str | None]]:
+    """The database servers beside the primary (DATABASE_SERVERS), for ``upgrade_all``."""
+    return {
+        name: (owner, runtime)
+        for name, (owner, runtime) in settings.database_server_urls().items()
+        if name != "primary" and owner is not None
+    }
 
 
 def with_parts(work: Callable[[Parts], Awaitable[T]]) -> T:

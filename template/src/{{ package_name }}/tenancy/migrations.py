@@ -70,6 +70,8 @@ class MigrationLayout:
     public: bool
     #: ``"schema"`` or ``"database"``: each tenant's recorded namespace is one; ``None``: none.
     kind: str | None
+    #: Each tenant's record names the server its namespace is on (``tenants.server``).
+    placed: bool = False
 
 
 @dataclass(frozen=True, slots=True)

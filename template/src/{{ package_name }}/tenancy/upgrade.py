@@ -11,13 +11,21 @@
    (a namespace at head is a no-op). Each namespace's revision is read back from
    its own version table, never taken from the runner's word, and the report
    lists every namespace that is not at head.
+4. With several database servers (a layout whose records are ``placed``), each
+   namespace is upgraded on the server its tenant's record names, with the owner
+   URL given for that server. With ``concurrency`` > 1 the servers are migrated
+   at the same time, each by ``concurrency`` worker processes of its own (one
+   process runs one environment at a time: with 1, the servers take turns), and
+   the report says which
+   namespaces are on which server. A record naming a server with no URL fails
+   (it is reported, never migrated somewhere else).
 """
 
 from __future__ import annotations
 
 import asyncio
 import multiprocessing
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
@@ -42,7 +50,16 @@ _NAMESPACES = text(
     " ORDER BY created_at, id"
 )
 
+_PLACED_NAMESPACES = text(
+    "SELECT server, namespace FROM public.tenants"
+    " WHERE namespace IS NOT NULL AND status IN ('active', 'suspended')"
+    " ORDER BY created_at, id"
+)
+PRIMARY = "primary"
+
 Progress = Callable[[int, int], None]
+#: A server's (owner URL, runtime URL).
+ServerUrls = tuple[str, str | None]
 
 
 @dataclass
@@ -53,6 +70,8 @@ class MigrationReport:
     revisions: dict[str, str | None] = field(default_factory=dict)
     #: namespace name -> error message
     failed: dict[str, str] = field(default_factory=dict)
+    #: server name -> the namespaces on it (``primary`` only, with one server)
+    servers: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def behind(self) -> list[str]:
@@ -88,6 +107,24 @@ async def namespaces_of(source: MigrationSource, owner_url: str) -> list[Namespa
         await engine.dispose()
 
 
+async def placed_namespaces_of(
+    source: MigrationSource, owner_url: str
+) -> dict[str, list[Namespace]]:
+    """``namespaces_of``, by the server each tenant's record names (``public``: the primary)."""
+    if not source.layout.placed or source.layout.kind is None:
+        return {PRIMARY: await namespaces_of(source, owner_url)}
+    kind = source.layout.kind
+    placed: dict[str, list[Namespace]] = {PRIMARY: [PUBLIC] if source.layout.public else []}
+    engine = create_engine(owner_url, pool_size=1, max_overflow=0)
+    try:
+        async with engine.connect() as conn:
+            for server, name in await conn.execute(_PLACED_NAMESPACES):
+                placed.setdefault(server, []).append(Namespace(kind, name))
+    finally:
+        await engine.dispose()
+    return placed
+
+
 async def upgrade_all(
     source: MigrationSource,
     owner_url: str,
@@ -95,12 +132,18 @@ async def upgrade_all(
     *,
     concurrency: int = 1,
     on_progress: Progress | None = None,
+    servers: Mapping[str, ServerUrls] | None = None,
 ) -> MigrationReport:
-    """Migrate the shared tables and every tenant namespace; see the module docstring."""
+    """Migrate the shared tables and every tenant namespace; see the module docstring.
+
+    ``servers``: the other database servers' URLs by name (the primary is ``owner_url``).
+    """
     runtime_role = runtime_grantee(runtime_url, owner_url)  # None: one role, nothing to grant
     shared = await upgrade_shared(source, owner_url, runtime_role)
     report = MigrationReport(shared=shared, head=head(source, "tenant"))
-    namespaces = await namespaces_of(source, owner_url)
+    placed = await placed_namespaces_of(source, owner_url)
+    urls: dict[str, ServerUrls] = {**(servers or {}), PRIMARY: (owner_url, runtime_url)}
+    total = sum(len(namespaces) for namespaces in placed.values())
     done = 0
 
     def record(results: list[Outcome]) -> None:
@@ -111,13 +154,50 @@ async def upgrade_all(
                 report.failed[name] = error
         done += len(results)
         if on_progress:
-            on_progress(done, len(namespaces))
+            on_progress(done, total)
 
+    targets: list[tuple[str, str | None, list[Namespace]]] = []
+    for server, namespaces in placed.items():
+        report.servers[server] = [namespace.name for namespace in namespaces]
+        if server not in urls:
+            reason = f"its server {server!r} is not configured (DATABASE_SERVERS)"
+            record([(namespace.name, None, reason) for namespace in namespaces])
+            continue
+        owner, runtime = urls[server]
+        targets.append((owner, runtime_grantee(runtime, owner), namespaces))
+    if concurrency <= 1 or len(targets) == 1:  # server after server (one is the usual case)
+        for owner, role, namespaces in targets:
+            await _upgrade_on(source, owner, role, namespaces, concurrency, record, alone=True)
+    else:
+        await asyncio.gather(
+            *(
+                _upgrade_on(source, owner, role, namespaces, concurrency, record, alone=False)
+                for owner, role, namespaces in targets
+            )
+        )
+    return report
+
+
+async def _upgrade_on(
+    source: MigrationSource,
+    owner_url: str,
+    runtime_role: str | None,
+    namespaces: list[Namespace],
+    concurrency: int,
+    record: Callable[[list[Outcome]], None],
+    *,
+    alone: bool,
+) -> None:
+    """One server's namespaces, in batches: here, or in ``concurrency`` worker processes.
+
+    Unless the server is migrated ``alone``, its batches always go to worker processes:
+    servers migrated at the same time must not share this process's Alembic lock.
+    """
     batches = [namespaces[i : i + BATCH_SIZE] for i in range(0, len(namespaces), BATCH_SIZE)]
-    if concurrency <= 1 or len(batches) <= 1:
+    if not batches or concurrency <= 1 or (alone and len(batches) == 1):
         for batch in batches:
             record(await upgrade_namespaces(source, owner_url, batch, runtime_role))
-        return report
+        return
     spawn = multiprocessing.get_context("spawn")  # never fork a process running an event loop
     loop = asyncio.get_running_loop()
     with ProcessPoolExecutor(max_workers=concurrency, mp_context=spawn) as pool:
@@ -127,4 +207,3 @@ async def upgrade_all(
         ]
         for next_done in asyncio.as_completed(futures):
             record(await next_done)
-    return report
