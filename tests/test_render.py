@@ -253,7 +253,7 @@ EXPECTED: dict[str, Predicate] = {
     # the primary); the tests run where it is built (no audit log, no jobs), else the refusal.
     f"{PKG}/tenancy/servers.py": when("isolation", "schema", "database"),
     f"{PKG}/tenancy/placement.py": when("isolation", "schema", "database"),
-    f"{PKG}/migrations/shared/versions/shared_0006_servers.py": when(
+    f"{PKG}/migrations/shared/versions/shared_0007_servers.py": when(
         "isolation", "schema", "database"
     ),
     "tests/test_servers.py": when("isolation", "schema", "database"),
