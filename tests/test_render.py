@@ -122,6 +122,9 @@ OWN_CHECKS: dict[str, str] = {
         "audit policies without RLS; the Redis store over schemas; JWT with built-in users"
     ),
     "database-path-sqlalchemy-no_audit_log": "database engines; no policies module at all",
+    "schema-header-sqlalchemy-no_audit_log-jobs_none": (
+        "several PostgreSQL servers (DATABASE_SERVERS needs no audit log and no jobs)"
+    ),
     "rls-custom-memory-no_rate_limiting-no_audit_log-jobs_none": (
         "the smallest project: no durable store, no jobs"
     ),
