@@ -15,7 +15,9 @@ connection the server has closed is replaced before use instead of failing it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
+from uuid import uuid4
 
 import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import event
@@ -26,6 +28,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 _ASYNC_DRIVERS = {"postgres", "postgresql", "postgresql+psycopg", "postgresql+psycopg2"}
+#: SQLAlchemy's own URL option for its prepared-statement cache; ``0`` also marks a URL
+#: as going through a transaction-mode pooler (``through_pooler``).
+_STATEMENT_CACHE_OPTION = "prepared_statement_cache_size"
+
+
+class Pooler(StrEnum):
+    """What sits between the service and PostgreSQL (``DATABASE_POOLER``)."""
+
+    #: PostgreSQL itself, or a pooler in session mode: every cache is safe.
+    NONE = "none"
+    #: PgBouncer in transaction mode: a server connection serves another client after
+    #: each transaction, so nothing may live on it longer than one transaction.
+    PGBOUNCER = "pgbouncer"
 
 
 def async_url(url: str | URL) -> URL:
@@ -34,6 +49,36 @@ def async_url(url: str | URL) -> URL:
     if parsed.drivername in _ASYNC_DRIVERS:
         parsed = parsed.set(drivername="postgresql+asyncpg")
     return parsed
+
+
+def through_pooler(url: str, pooler: Pooler) -> str:
+    """``url`` as engines must use it behind ``pooler``: unchanged without one.
+
+    Behind PgBouncer in transaction mode the URL carries SQLAlchemy's own option
+    ``prepared_statement_cache_size=0``; every URL derived from it (a tenant's
+    database, a worker's engine) keeps it, and ``create_engine`` reads it to turn
+    off asyncpg's statement cache too and name each prepared statement uniquely.
+    """
+    if pooler is Pooler.NONE:
+        return url
+    parsed = async_url(url).update_query_dict({_STATEMENT_CACHE_OPTION: "0"})
+    return parsed.render_as_string(hide_password=False)
+
+
+def is_pooled(url: str | URL) -> bool:
+    """Whether ``url`` goes through a transaction-mode pooler (``through_pooler``)."""
+    return make_url(url).query.get(_STATEMENT_CACHE_OPTION) == "0"
+
+
+def unique_statement_name() -> str:
+    """A prepared statement's name no other client of a pooled server connection uses.
+
+    asyncpg numbers its statements per connection (``__asyncpg_stmt_1__``...): behind
+    a transaction pooler, two clients' numbers meet on one server connection
+    ("prepared statement ... already exists"). A statement prepared under a unique
+    name lives only as long as the transaction that uses it needs it.
+    """
+    return f"__asyncpg_{uuid4()}__"
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,14 +184,23 @@ def create_engine(
     the server closed while it sat in the pool (a restart, ``pg_terminate_backend``)
     is noticed without one: asyncpg sees the socket close, and the checkout hook
     below swaps the connection for a fresh one before any statement is sent.
+
+    A URL marked by ``through_pooler`` gets engines that keep no statement on a
+    server connection past a transaction: asyncpg's own cache off (its statements
+    are unnamed and parsed with each execution), SQLAlchemy's off (the URL option),
+    and SQLAlchemy's prepared statements named uniquely.
     """
+    connect_args: dict[str, Any] = {"connection_class": PreludeConnection}
+    if is_pooled(url):
+        connect_args["statement_cache_size"] = 0
+        connect_args["prepared_statement_name_func"] = unique_statement_name
     engine = create_async_engine(
         async_url(url),
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_timeout=pool_timeout,
         hide_parameters=hide_parameters,
-        connect_args={"connection_class": PreludeConnection},
+        connect_args=connect_args,
     )
     event.listen(engine.sync_engine, "do_connect", _connect)
     event.listen(engine.sync_engine.pool, "checkout", _replace_if_closed)

@@ -31,6 +31,7 @@ from procrastinate.jobs import Job
 from procrastinate.retry import BaseRetryStrategy, RetryDecision
 from sqlalchemy.engine import make_url
 
+from ..tenancy.db import Pooler
 from ..tenancy.tenant import TenantStatus
 from .definitions import JOBS, PlatformJob, TenantJob
 from .queue import enqueue
@@ -92,10 +93,17 @@ def psycopg_conninfo(database_url: str) -> str:
 
 def build_queue(settings: Settings, *, connections: int = 4) -> procrastinate.App:
     """A procrastinate app with every job of ``JOBS`` (import your job modules first)."""
-    assert settings.database_url is not None
+    url = settings.database_direct_url or settings.database_url
+    assert url is not None
+    # Through a transaction pooler psycopg must not prepare statements (it does after a
+    # query's fifth run): the server connection serves other clients in between.
+    pooled = settings.database_pooler is Pooler.PGBOUNCER and not settings.database_direct_url
     app = procrastinate.App(
         connector=procrastinate.PsycopgConnector(
-            conninfo=psycopg_conninfo(settings.database_url), min_size=1, max_size=connections
+            conninfo=psycopg_conninfo(url),
+            min_size=1,
+            max_size=connections,
+            kwargs={"prepare_threshold": None} if pooled else {},
         )
     )
     for job in JOBS.values():
