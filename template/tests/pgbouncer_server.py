@@ -132,12 +132,12 @@ class PgBouncer:
             if self._answers():
                 return
             if self._process.poll() is not None:
-                output = "".join(
+                logged = "".join(
                     log.read_text()
                     for log in (self.folder / "output.log", self.folder / "pgbouncer.log")
                     if log.exists()
                 )
-                raise RuntimeError(f"pgbouncer exited with {self._process.returncode}: {output}")
+                raise RuntimeError(f"pgbouncer exited with {self._process.returncode}: {logged}")
             time.sleep(0.02)
         self.stop()
         raise RuntimeError("pgbouncer did not start within 10 s")

@@ -17,7 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
-from uuid import uuid4
 
 import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import event
@@ -57,7 +56,7 @@ def through_pooler(url: str, pooler: Pooler) -> str:
     Behind PgBouncer in transaction mode the URL carries SQLAlchemy's own option
     ``prepared_statement_cache_size=0``; every URL derived from it (a tenant's
     database, a worker's engine) keeps it, and ``create_engine`` reads it to turn
-    off asyncpg's statement cache too and name each prepared statement uniquely.
+    off asyncpg's statement cache too.
     """
     if pooler is Pooler.NONE:
         return url
@@ -68,17 +67,6 @@ def through_pooler(url: str, pooler: Pooler) -> str:
 def is_pooled(url: str | URL) -> bool:
     """Whether ``url`` goes through a transaction-mode pooler (``through_pooler``)."""
     return make_url(url).query.get(_STATEMENT_CACHE_OPTION) == "0"
-
-
-def unique_statement_name() -> str:
-    """A prepared statement's name no other client of a pooled server connection uses.
-
-    asyncpg numbers its statements per connection (``__asyncpg_stmt_1__``...): behind
-    a transaction pooler, two clients' numbers meet on one server connection
-    ("prepared statement ... already exists"). A statement prepared under a unique
-    name lives only as long as the transaction that uses it needs it.
-    """
-    return f"__asyncpg_{uuid4()}__"
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,14 +174,16 @@ def create_engine(
     below swaps the connection for a fresh one before any statement is sent.
 
     A URL marked by ``through_pooler`` gets engines that keep no statement on a
-    server connection past a transaction: asyncpg's own cache off (its statements
-    are unnamed and parsed with each execution), SQLAlchemy's off (the URL option),
-    and SQLAlchemy's prepared statements named uniquely.
+    server connection past a transaction: SQLAlchemy's statement cache off (the URL
+    option) and asyncpg's (``statement_cache_size=0``), which also makes every
+    statement unnamed: it is parsed again with each execution, in the same
+    transaction, and nothing named is left on the server connection. (Unique names,
+    ``prepared_statement_name_func``, would avoid clashes too, but each named
+    statement then stays prepared on the server connection it ran on.)
     """
     connect_args: dict[str, Any] = {"connection_class": PreludeConnection}
     if is_pooled(url):
         connect_args["statement_cache_size"] = 0
-        connect_args["prepared_statement_name_func"] = unique_statement_name
     engine = create_async_engine(
         async_url(url),
         pool_size=pool_size,
