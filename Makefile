@@ -9,7 +9,7 @@ DEMO_CLI := my-saas-service
 DEMO_USER := demo@example.com
 DEMO_PASSWORD := demo-password
 
-.PHONY: demo test bench check-tools clean
+.PHONY: demo test bench check-tools check-pgbouncer clean
 
 .tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -42,8 +42,19 @@ demo: check-tools
 
 ## Run the whole template test suite: render every supported combination, lint,
 ## type-check and run each generated project's own tests on real PostgreSQL.
-test: check-tools
+test: check-tools check-pgbouncer
 	$(UV) run pytest
+
+## The generated projects test through a real PgBouncer (Debian's package): installed with
+## apt-get if missing, and the service the package starts is stopped (the tests run their own,
+## on a unix socket of their own).
+check-pgbouncer:
+	@command -v pgbouncer >/dev/null || test -x /usr/sbin/pgbouncer || \
+		(command -v apt-get >/dev/null && \
+		(apt-get install -y -qq pgbouncer >/dev/null 2>&1 || \
+		 (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq pgbouncer >/dev/null 2>&1)) && \
+		(service pgbouncer stop >/dev/null 2>&1 || true)) || \
+		(echo "pgbouncer is required: install it (apt-get install pgbouncer)" && exit 1)
 
 ## Measure tenancy's cost against bare FastAPI and fastapi-tenancy 0.5.0; writes
 ## bench/results/report.md and report.png (~15 min; needs wrk, installed if apt can).

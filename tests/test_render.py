@@ -359,6 +359,7 @@ CONTENT: dict[tuple[str, str], Predicate] = {
     ("pyproject.toml", '"procrastinate>='): has_jobs,
     ("pyproject.toml", '"psycopg[binary]>='): has_jobs,
     (".env.example", "\nJOBS_CONCURRENCY="): has_jobs,
+    (".env.example", "\nDATABASE_DIRECT_URL="): has_jobs,
     ("docker-compose.yml", "\n  worker:"): has_jobs,
     (".env.example", "\nMAIL_BACKEND="): builtin_auth,
     # The service's own token secret, generated into .env; one secret with jwt resolution.

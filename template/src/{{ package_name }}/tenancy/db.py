@@ -15,6 +15,7 @@ connection the server has closed is replaced before use instead of failing it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
@@ -26,6 +27,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 _ASYNC_DRIVERS = {"postgres", "postgresql", "postgresql+psycopg", "postgresql+psycopg2"}
+#: SQLAlchemy's own URL option for its prepared-statement cache; ``0`` also marks a URL
+#: as going through a transaction-mode pooler (``through_pooler``).
+_STATEMENT_CACHE_OPTION = "prepared_statement_cache_size"
+
+
+class Pooler(StrEnum):
+    """What sits between the service and PostgreSQL (``DATABASE_POOLER``)."""
+
+    #: PostgreSQL itself, or a pooler in session mode: every cache is safe.
+    NONE = "none"
+    #: PgBouncer in transaction mode: a server connection serves another client after
+    #: each transaction, so nothing may live on it longer than one transaction.
+    PGBOUNCER = "pgbouncer"
 
 
 def async_url(url: str | URL) -> URL:
@@ -34,6 +48,25 @@ def async_url(url: str | URL) -> URL:
     if parsed.drivername in _ASYNC_DRIVERS:
         parsed = parsed.set(drivername="postgresql+asyncpg")
     return parsed
+
+
+def through_pooler(url: str, pooler: Pooler) -> str:
+    """``url`` as engines must use it behind ``pooler``: unchanged without one.
+
+    Behind PgBouncer in transaction mode the URL carries SQLAlchemy's own option
+    ``prepared_statement_cache_size=0``; every URL derived from it (a tenant's
+    database, a worker's engine) keeps it, and ``create_engine`` reads it to turn
+    off asyncpg's statement cache too.
+    """
+    if pooler is Pooler.NONE:
+        return url
+    parsed = async_url(url).update_query_dict({_STATEMENT_CACHE_OPTION: "0"})
+    return parsed.render_as_string(hide_password=False)
+
+
+def is_pooled(url: str | URL) -> bool:
+    """Whether ``url`` goes through a transaction-mode pooler (``through_pooler``)."""
+    return make_url(url).query.get(_STATEMENT_CACHE_OPTION) == "0"
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,14 +172,25 @@ def create_engine(
     the server closed while it sat in the pool (a restart, ``pg_terminate_backend``)
     is noticed without one: asyncpg sees the socket close, and the checkout hook
     below swaps the connection for a fresh one before any statement is sent.
+
+    A URL marked by ``through_pooler`` gets engines that keep no statement on a
+    server connection past a transaction: SQLAlchemy's statement cache off (the URL
+    option) and asyncpg's (``statement_cache_size=0``), which also makes every
+    statement unnamed: it is parsed again with each execution, in the same
+    transaction, and nothing named is left on the server connection. (Unique names,
+    ``prepared_statement_name_func``, would avoid clashes too, but each named
+    statement then stays prepared on the server connection it ran on.)
     """
+    connect_args: dict[str, Any] = {"connection_class": PreludeConnection}
+    if is_pooled(url):
+        connect_args["statement_cache_size"] = 0
     engine = create_async_engine(
         async_url(url),
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_timeout=pool_timeout,
         hide_parameters=hide_parameters,
-        connect_args={"connection_class": PreludeConnection},
+        connect_args=connect_args,
     )
     event.listen(engine.sync_engine, "do_connect", _connect)
     event.listen(engine.sync_engine.pool, "checkout", _replace_if_closed)

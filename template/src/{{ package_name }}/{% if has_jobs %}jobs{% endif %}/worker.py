@@ -31,6 +31,7 @@ from procrastinate.jobs import Job
 from procrastinate.retry import BaseRetryStrategy, RetryDecision
 from sqlalchemy.engine import make_url
 
+from ..tenancy.db import Pooler
 from ..tenancy.tenant import TenantStatus
 from .definitions import JOBS, PlatformJob, TenantJob
 from .queue import enqueue
@@ -90,12 +91,25 @@ def psycopg_conninfo(database_url: str) -> str:
     return url.set(query=query).render_as_string(hide_password=False)
 
 
+def queue_through_pooler(settings: Settings) -> bool:
+    """Whether the queue's connections go through a transaction pooler (DATABASE_POOLER,
+    no DATABASE_DIRECT_URL): then they prepare nothing and the worker does not LISTEN."""
+    return settings.database_pooler is Pooler.PGBOUNCER and not settings.database_direct_url
+
+
 def build_queue(settings: Settings, *, connections: int = 4) -> procrastinate.App:
     """A procrastinate app with every job of ``JOBS`` (import your job modules first)."""
-    assert settings.database_url is not None
+    url = settings.database_direct_url or settings.database_url
+    assert url is not None
+    # Through a transaction pooler psycopg must not prepare statements (it does after a
+    # query's fifth run): the server connection serves other clients in between.
+    pooled = queue_through_pooler(settings)
     app = procrastinate.App(
         connector=procrastinate.PsycopgConnector(
-            conninfo=psycopg_conninfo(settings.database_url), min_size=1, max_size=connections
+            conninfo=psycopg_conninfo(url),
+            min_size=1,
+            max_size=connections,
+            kwargs={"prepare_threshold": None} if pooled else {},
         )
     )
     for job in JOBS.values():
@@ -233,6 +247,9 @@ async def run_worker(
         "install_signal_handlers": install_signal_handlers,
         "update_heartbeat_interval": min(10.0, settings.jobs_stalled_after_seconds / 3),
         "stalled_worker_timeout": settings.jobs_stalled_after_seconds,
+        # A LISTEN through a transaction pooler stays on a server connection that then
+        # serves other clients, and hears nothing: poll for new jobs instead.
+        "listen_notify": not queue_through_pooler(settings),
     }
     if queues:
         options["queues"] = queues
