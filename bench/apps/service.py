@@ -100,6 +100,19 @@ def create_unobserved_app() -> FastAPI:
     return app
 
 
+def create_tenancy_app() -> FastAPI:
+    """Tenancy alone: ``create_unobserved_app`` with the rate limit taken out too (the
+    middleware's admission step). The first step of the defaults' increments: tenancy,
+    then + rate limit (``create_unobserved_app``), + logs and metrics
+    (``create_observed_app``), + authentication (the same on a service with users)."""
+    app = create_unobserved_app()
+    tenancy = _module("tenancy.middleware").TenancyMiddleware
+    for middleware in app.user_middleware:
+        if middleware.cls is tenancy:
+            middleware.kwargs["admission"] = None
+    return app
+
+
 def create_traced_app() -> FastAPI:
     """``create_observed_app`` plus tracing, every span exported to memory (the SDK's
     ``InMemorySpanExporter``, keeping the last 10,000 so a long run's spans do not pile up)."""
