@@ -77,8 +77,11 @@ def attribute(raw: str) -> dict[str, Any]:
     }
 
 
-def profile_server(pid: int, seconds: int, load: Callable[[], Any]) -> dict[str, Any]:
-    """Record ``pid`` for ``seconds`` while ``load()`` runs (it should last that long)."""
+def profile_server(
+    pid: int, seconds: int, load: Callable[[], Any], *, native: bool = False
+) -> dict[str, Any]:
+    """Record ``pid`` for ``seconds`` while ``load()`` runs (it should last that long);
+    ``native``: C and Cython frames too (where a library's compiled code spends it)."""
     spy = Path(sys.executable).parent / "py-spy"
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "raw.txt"
@@ -94,10 +97,10 @@ def profile_server(pid: int, seconds: int, load: Callable[[], Any]) -> dict[str,
                 str(seconds),
                 "--format",
                 "raw",
-                "--nonblocking",
                 "--gil",
                 "--output",
                 str(out),
+                *(["--native"] if native else ["--nonblocking"]),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -106,6 +109,9 @@ def profile_server(pid: int, seconds: int, load: Callable[[], Any]) -> dict[str,
         recorder.wait(seconds + 60)
         if recorder.returncode != 0 or not out.exists():
             raise RuntimeError(f"py-spy failed ({recorder.returncode})")
-        profile = attribute(out.read_text())
+        raw = out.read_text()
+        profile = attribute(raw)
+        if native:
+            profile["raw"] = raw
     profile["load"] = result
     return profile

@@ -9,9 +9,9 @@ tenant lookup, context) and takes the tenant the way routes do (the ``CurrentTen
 dependency), touching no database.
 
 ``create_tenancy_only_app``: the bare app's shape (a FastAPI app with one route) plus the
-generated ``TenancyMiddleware`` alone, wired from the parts as ``main.create_app`` wires
-it; the route reads the tenant from the context. Against the bare app's ``/api/ping`` this
-isolates what resolution and the tenant lookup cost.
+generated ``TenancyMiddleware`` alone (without the rate limit), wired from the parts as
+``main.create_app`` wires it; the route reads the tenant from the context. Against the
+bare app's ``/api/ping`` this isolates what resolution and the tenant lookup cost.
 """
 
 import importlib
@@ -63,7 +63,7 @@ def create_tenancy_only_app() -> FastAPI:
         resolver=parts.resolver,
         lookup=parts.lookup,
         excluded_paths=[*settings.tenancy_excluded_paths, *parts.hooks.excluded_paths],
-        admission=parts.admission,
+        admission=None,  # the rate limit's cost is its own step (create_unobserved_app)
     )
     return app
 
