@@ -588,6 +588,7 @@ def profile(server: Server, tenants: Path, quick: bool, authorization: str = "")
         lambda: wrk(server.url + NOTES, tenants, seconds, authorization=authorization),
     )
     result["load"] = result["load"].rps
+    result["seconds"] = seconds
     return result
 
 
