@@ -53,10 +53,13 @@ AUTH_SECRET = "bench-auth-secret-" + "y" * 32
 BENCH_EMAIL, BENCH_PASSWORD = "bench@example.com", "bench-password-0123"
 CONNECTIONS = 10
 ROWS = 20
+NOTES = "/api/notes?limit=20"
 sys.path.insert(0, str(ROOT))
 
 from bench.archive import archive_bench  # noqa: E402 - after the sys.path entry above
 from bench.move import move_bench  # noqa: E402
+from bench.profile import profile_server  # noqa: E402
+from bench.provision import plain_migrate_loop, provisioning_bench  # noqa: E402
 from bench.report import write_report  # noqa: E402
 from bench.wrk import WrkResult, run_wrk  # noqa: E402
 
@@ -319,6 +322,9 @@ class Service:
             "ADMIN_TOKEN": ADMIN_TOKEN,
             "LOG_LEVEL": "WARNING",
             "BENCH_PACKAGE": self.package,
+            # The limit is checked on every request (one Redis call) but never reached:
+            # a refusal would end the run (wrk's non-2xx responses).
+            "RATE_LIMIT_REQUESTS": "1000000000",
         }
         if self.users:  # one token for the whole run
             env |= {"AUTH_SECRET": AUTH_SECRET, "AUTH_ACCESS_TOKEN_MINUTES": "1440"}
@@ -544,11 +550,52 @@ async def migrate(service: Service, concurrency: int) -> dict[str, Any]:
 
 # --- the run ----------------------------------------------------------------------
 
+#: The defaults' increments, each step adding to the one before (bench/apps/service.py).
+EVERY_DEFAULT = "rls: + auth (every default)"
+RLS_DEFAULTS = "rls: + logs, metrics"
+SCHEMA_DEFAULTS = "schema: + rate limit, logs, metrics"
+#: The steps measured again at 1,000 and 10,000 tenants (every default but authentication).
+SCALED = {RLS_DEFAULTS, SCHEMA_DEFAULTS}
+
+
+def default_steps(rls: Service, schema: Service, auth: Service) -> dict[str, Server]:
+    """Tenancy alone, then + rate limit, + logs and metrics (a JSON access line per request
+    to a file, as deployed), + authentication (the service rendered with users)."""
+    log_file = {"BENCH_LOG_FILE": str(scratch("logs") / "access.log")}
+    app = "bench.apps.service:create_{}_app".format
+    specs = {
+        "rls: tenancy": (rls, app("tenancy")),
+        "rls: + rate limit": (rls, app("unobserved")),
+        RLS_DEFAULTS: (rls, app("observed")),
+        EVERY_DEFAULT: (auth, app("observed")),
+        "schema: tenancy": (schema, app("tenancy")),
+        SCHEMA_DEFAULTS: (schema, app("observed")),
+    }
+    return {
+        name: Server(name, factory, {**service.env(), **log_file})
+        for name, (service, factory) in specs.items()
+    }
+
+
+def profile(server: Server, tenants: Path, quick: bool, authorization: str = "") -> dict[str, Any]:
+    """py-spy on ``server`` under wrk: samples per component (bench/profile.py)."""
+    assert server.process is not None
+    seconds = 5 if quick else 20
+    log(f"profiling {server.name} ({seconds} s)")
+    result = profile_server(
+        server.process.pid,
+        seconds,
+        lambda: wrk(server.url + NOTES, tenants, seconds, authorization=authorization),
+    )
+    result["load"] = result["load"].rps
+    result["seconds"] = seconds
+    return result
+
 
 def anchor_servers(superuser: str) -> list[Server]:
     servers = []
     for mode in ("rls", "schema"):
-        for profile in ("tuned", "defaults"):
+        for profile in ("tuned",):  # its best documented settings
             env = {
                 "BENCH_DATABASE_URL": sa_url(dsn(superuser, f"anchor_{mode}")),
                 "BENCH_MODE": mode,
@@ -621,7 +668,17 @@ async def run(quick: bool, with_anchor: bool = True) -> dict[str, Any]:
             "bench.apps.service:create_tenancy_only_app",
             services["rls"].env(),
         )
-        servers = [bare, tenancy_only, *(s.server for s in services.values() if s.server), *anchors]
+        # The baseline a user would otherwise write: the rls service's own table and rows,
+        # WHERE tenant_id = :t from a header dict (bench/apps/bare_filtered.py).
+        bare_filtered = Server(
+            "bare-filtered",
+            "bench.apps.bare_filtered:create_app",
+            {"BENCH_DATABASE_URL": sa_url(dsn(superuser, services["rls"].package))},
+        )
+        steps = default_steps(services["rls"], services["schema"], auth)
+        servers = [bare, bare_filtered, tenancy_only, *steps.values()]
+        servers += [s.server for s in services.values() if s.server]
+        servers += anchors
         assert auth.server is not None
         servers.append(auth.server)
         for server in servers:
@@ -637,18 +694,35 @@ async def run(quick: bool, with_anchor: bool = True) -> dict[str, Any]:
             results["provisioning"].setdefault(service.mode, []).extend(latencies)
         few = tenants_file("few", first)
         check_notes(bare.url, "t00001", tenant_rows=False)
+        for server in [bare_filtered, *steps.values()]:
+            auth_header = auth.authorization if server.name == EVERY_DEFAULT else ""
+            check_notes(server.url, "t00001", authorization=auth_header)
+            check_notes(server.url, first[-1], authorization=auth_header)
         for server in [*(s.server for s in services.values() if s.server), *anchors]:
             check_notes(server.url, "t00001")
             check_notes(server.url, first[-1])
-        variants = [Variant("bare", bare.url + "/api/notes?limit=20", few, None)]
-        variants += [
-            Variant(m, s.server.url + "/api/notes?limit=20", few, "bare")
-            for m, s in services.items()
-            if s.server
+        notes = NOTES
+        variants = [
+            Variant("bare", bare.url + notes, few, None),
+            Variant("bare-filtered", bare_filtered.url + notes, few, "bare"),
         ]
-        variants += [Variant(a.name, a.url + "/api/notes?limit=20", few, "bare") for a in anchors]
+        variants += [
+            Variant(
+                name,
+                server.url + notes,
+                few,
+                "bare-filtered",
+                auth.authorization if name == EVERY_DEFAULT else "",
+            )
+            for name, server in steps.items()
+        ]
+        variants.append(
+            Variant("database", services["database"].server.url + notes, few, "bare")  # type: ignore[union-attr]
+        )
+        variants += [Variant(a.name, a.url + notes, few, "bare") for a in anchors]
         variants += [
             Variant("bare /ping", bare.url + "/api/ping", few, None),
+            Variant("bare-filtered /ping", bare_filtered.url + "/api/ping", few, "bare /ping"),
             Variant("rls /ping", services["rls"].server.url + "/api/ping", few, "bare /ping"),  # type: ignore[union-attr]
             Variant(
                 "tenancy middleware only /ping", tenancy_only.url + "/api/ping", few, "bare /ping"
@@ -659,8 +733,13 @@ async def run(quick: bool, with_anchor: bool = True) -> dict[str, Any]:
                 Variant("anchor rls (tuned) /ping", anchors[0].url + "/api/ping", few, "bare /ping")
             )
         results["requests"] += compare(f"{scale[0]} tenants", variants, rounds, seconds)
-        for server in [*anchors, tenancy_only]:
-            server.stop()
+        results["profiles"] = {
+            "bare-filtered": profile(bare_filtered, few, quick),
+            EVERY_DEFAULT: profile(steps[EVERY_DEFAULT], few, quick, auth.authorization),
+        }
+        for server in [*anchors, tenancy_only, *steps.values()]:
+            if server.name not in SCALED:
+                server.stop()
 
         # What authentication adds on a cached membership, and what a login costs.
         rls_url = services["rls"].server.url  # type: ignore[union-attr]
@@ -673,14 +752,6 @@ async def run(quick: bool, with_anchor: bool = True) -> dict[str, Any]:
                     auth.server.url + "/api/notes?limit=20",
                     few,
                     "rls, auth=none",
-                    auth.authorization,
-                ),
-                Variant("rls /ping, auth=none", rls_url + "/api/ping", few, None),
-                Variant(
-                    "rls /ping, auth=builtin",
-                    auth.server.url + "/api/ping",
-                    few,
-                    "rls /ping, auth=none",
                     auth.authorization,
                 ),
             ],
@@ -739,38 +810,69 @@ async def run(quick: bool, with_anchor: bool = True) -> dict[str, Any]:
         results["migrations"].append(await migrate(schema, best["concurrency"]))
         services["database"].server.stop()  # type: ignore[union-attr]
 
+        schemas = [schema.namespace(i) for i in schema.identifiers]
+        loop_seconds = await plain_migrate_loop(
+            dsn(superuser, schema.package), schemas, "bench_loop"
+        )
+        results["migrate_limit"] = {
+            "tenants": len(schemas),
+            "plain_loop_s": round(loop_seconds, 2),
+            "migrate_s": round(results["migrations"][-1]["seconds"], 2),
+            "concurrency": results["migrations"][-1]["concurrency"],
+        }
+        log(f"plain loop over {len(schemas)} schemas: {loop_seconds:.1f} s")
+
+        notes = NOTES
         many = tenants_file("many", identifiers(1, scale[1] + 1))
-        check_notes(rls.server.url, f"t{scale[1]:05d}")  # type: ignore[union-attr]
-        check_notes(schema.server.url, f"t{scale[1]:05d}")  # type: ignore[union-attr]
-        wrk(rls.server.url + "/api/notes?limit=20", many, max(2, scale[1] / 400), ordered=True)  # type: ignore[union-attr]
-        wrk(schema.server.url + "/api/notes?limit=20", many, max(2, scale[1] / 400), ordered=True)  # type: ignore[union-attr]
+        scaled = [bare_filtered, steps[RLS_DEFAULTS], steps[SCHEMA_DEFAULTS]]
+        for server in scaled:
+            check_notes(server.url, f"t{scale[1]:05d}")
+            wrk(server.url + notes, many, max(2, scale[1] / 400), ordered=True)  # caches, dict
         results["requests"] += compare(
             f"{scale[1]} tenants",
             [
-                Variant("bare", bare.url + "/api/notes?limit=20", many, None),
-                Variant("rls", rls.server.url + "/api/notes?limit=20", many, "bare"),  # type: ignore[union-attr]
-                Variant("schema", schema.server.url + "/api/notes?limit=20", many, "bare"),  # type: ignore[union-attr]
+                Variant("bare", bare.url + notes, many, None),
+                Variant("bare-filtered", bare_filtered.url + notes, many, "bare"),
+                Variant(RLS_DEFAULTS, steps[RLS_DEFAULTS].url + notes, many, "bare-filtered"),
+                Variant(SCHEMA_DEFAULTS, steps[SCHEMA_DEFAULTS].url + notes, many, "bare-filtered"),
             ],
             rounds,
             seconds,
         )
         schema.server.stop()  # type: ignore[union-attr]
+        steps[SCHEMA_DEFAULTS].stop()
 
         # Phase 3: 10,000 tenants, row-level security.
         await provision(rls, identifiers(scale[1] + 1, scale[2] + 1), concurrency=4)
         log(f"rls: {scale[2]} tenants")
         most = tenants_file("most", identifiers(1, scale[2] + 1))
-        check_notes(rls.server.url, f"t{scale[2]:05d}")  # type: ignore[union-attr]
-        wrk(rls.server.url + "/api/notes?limit=20", most, max(2, scale[2] / 400), ordered=True)  # type: ignore[union-attr]
+        for server in scaled[:2]:
+            check_notes(server.url, f"t{scale[2]:05d}")
+            wrk(server.url + notes, most, max(2, scale[2] / 400), ordered=True)
         results["requests"] += compare(
             f"{scale[2]} tenants",
             [
-                Variant("bare", bare.url + "/api/notes?limit=20", most, None),
-                Variant("rls", rls.server.url + "/api/notes?limit=20", most, "bare"),  # type: ignore[union-attr]
+                Variant("bare", bare.url + notes, most, None),
+                Variant("bare-filtered", bare_filtered.url + notes, most, "bare"),
+                Variant(RLS_DEFAULTS, steps[RLS_DEFAULTS].url + notes, most, "bare-filtered"),
             ],
             rounds,
             seconds,
         )
+
+        # Provisioning in process, against the raw SQL of one tenant (bench/provision.py).
+        results["provisioning_limit"] = {
+            mode: await provisioning_bench(
+                services[mode].package,
+                mode,
+                services[mode].runtime,
+                services[mode].owner,
+                dsn(superuser, services[mode].package),
+                n=10 if quick else 50,
+            )
+            for mode in ("rls", "schema")
+        }
+        log(f"provisioning against raw SQL: {results['provisioning_limit']}")
     finally:
         for server in servers:
             server.stop()
@@ -808,7 +910,7 @@ async def resolution_microbench(service: Service, quick: bool) -> dict[str, floa
         resolver=resolver,
         lookup=lookup,
         excluded_paths=[*settings.tenancy_excluded_paths, *parts.hooks.excluded_paths],
-        admission=parts.admission,
+        admission=None,  # the rate limit is a step of its own (default_steps)
     )
     n = 20_000 if quick else 200_000
     try:
@@ -895,7 +997,7 @@ async def auth_microbench(service: Service, quick: bool) -> dict[str, float]:
             resolver=parts.resolver,
             lookup=parts.lookup,
             excluded_paths=[*settings.tenancy_excluded_paths, *parts.hooks.excluded_paths],
-            admission=parts.admission,
+            admission=None,  # the rate limit is a step of its own (default_steps)
             authenticate=authenticate,
         )
 

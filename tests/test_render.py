@@ -350,7 +350,7 @@ STRATEGY_FILES = (
 #: (generated path or glob, text) -> whether the text is in it for the answers.
 CONTENT: dict[tuple[str, str], Predicate] = {
     # REDIS_URL serves cache invalidation, rate limits and the Redis store alike.
-    ("pyproject.toml", '"redis>='): always,
+    ("pyproject.toml", '"redis[hiredis]>='): always,
     ("pyproject.toml", '"pyjwt'): lambda a: a["resolution"] == "jwt" or has_users(a),
     ("pyproject.toml", '"pwdlib[argon2]'): builtin_auth,
     ("pyproject.toml", '"email-validator'): has_users,

@@ -9,9 +9,9 @@ tenant lookup, context) and takes the tenant the way routes do (the ``CurrentTen
 dependency), touching no database.
 
 ``create_tenancy_only_app``: the bare app's shape (a FastAPI app with one route) plus the
-generated ``TenancyMiddleware`` alone, wired from the parts as ``main.create_app`` wires
-it; the route reads the tenant from the context. Against the bare app's ``/api/ping`` this
-isolates what resolution and the tenant lookup cost.
+generated ``TenancyMiddleware`` alone (without the rate limit), wired from the parts as
+``main.create_app`` wires it; the route reads the tenant from the context. Against the
+bare app's ``/api/ping`` this isolates what resolution and the tenant lookup cost.
 """
 
 import importlib
@@ -63,7 +63,7 @@ def create_tenancy_only_app() -> FastAPI:
         resolver=parts.resolver,
         lookup=parts.lookup,
         excluded_paths=[*settings.tenancy_excluded_paths, *parts.hooks.excluded_paths],
-        admission=parts.admission,
+        admission=None,  # the rate limit's cost is its own step (create_unobserved_app)
     )
     return app
 
@@ -97,6 +97,19 @@ def create_unobserved_app() -> FastAPI:
     ]
     parts = app.state.parts
     parts.store.cache.meter = _module("tenancy.cache").UNMETERED
+    return app
+
+
+def create_tenancy_app() -> FastAPI:
+    """Tenancy alone: ``create_unobserved_app`` with the rate limit taken out too (the
+    middleware's admission step). The first step of the defaults' increments: tenancy,
+    then + rate limit (``create_unobserved_app``), + logs and metrics
+    (``create_observed_app``), + authentication (the same on a service with users)."""
+    app = create_unobserved_app()
+    tenancy = _module("tenancy.middleware").TenancyMiddleware
+    for middleware in app.user_middleware:
+        if middleware.cls is tenancy:
+            middleware.kwargs["admission"] = None
     return app
 
 

@@ -1,0 +1,92 @@
+"""The baseline a user would otherwise write: the rls service's own ``notes`` table (same
+rows, same ``(tenant_id, created_at)`` index), filtered with ``WHERE tenant_id = :t``.
+
+The tenant comes from the ``X-Tenant-ID`` header through a plain dict of identifier ->
+id (filled from the ``tenants`` table on a miss, never expired): no cache policy, no
+scoping, no row-level security (it connects as the superuser, which RLS does not bind),
+no rate limit, logs or metrics. An unknown identifier is a 404. Same framework, driver,
+pool and response model as the generated service and ``bare.py``. Configured by
+``BENCH_DATABASE_URL`` (the rls service's database).
+"""
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query
+from sqlalchemy import DateTime, String, Text, func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from bench.apps.responses import NotePage, note_page
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Note(Base):
+    __tablename__ = "notes"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    tenant_id: Mapped[uuid.UUID]
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+def create_app() -> FastAPI:
+    # The generated service's pool settings (DB_POOL_SIZE=10, DB_MAX_OVERFLOW=5).
+    engine = create_async_engine(
+        os.environ["BENCH_DATABASE_URL"], pool_size=10, max_overflow=5, pool_timeout=10.0
+    )
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    tenants: dict[str, uuid.UUID] = {}
+
+    async def tenant_id(x_tenant_id: Annotated[str, Header()]) -> uuid.UUID:
+        found = tenants.get(x_tenant_id)
+        if found is None:
+            async with sessions() as s:
+                found = await s.scalar(
+                    text("SELECT id FROM tenants WHERE identifier = :i"), {"i": x_tenant_id}
+                )
+            if found is None:
+                raise HTTPException(404, "unknown tenant")
+            tenants[x_tenant_id] = found
+        return found
+
+    async def session() -> AsyncIterator[AsyncSession]:
+        async with sessions() as s:
+            yield s
+
+    app = FastAPI()
+    notes = APIRouter(prefix="/api/notes")
+
+    @notes.get("")
+    async def list_notes(
+        tenant: Annotated[uuid.UUID, Depends(tenant_id)],
+        s: Annotated[AsyncSession, Depends(session)],
+        limit: Annotated[int, Query(ge=1, le=100)] = 20,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> NotePage:
+        total = func.count().over().label("total")
+        rows = (
+            await s.execute(
+                select(Note, total)
+                .where(Note.tenant_id == tenant)
+                .order_by(Note.created_at.desc(), Note.id)
+                .limit(limit)
+                .offset(offset)
+            )
+        ).all()
+        return note_page(rows, limit, offset)
+
+    @app.get("/api/ping")
+    async def ping(tenant: Annotated[uuid.UUID, Depends(tenant_id)]) -> dict[str, str]:
+        return {"tenant": str(tenant)}
+
+    app.include_router(notes)
+    return app
