@@ -246,6 +246,7 @@ EXPECTED: dict[str, Predicate] = {
     "tests/test_cli_tenants.py": durable_store,
     "tests/test_races.py": durable_store,
     "tests/test_redis.py": durable_store,
+    "tests/test_instances.py": durable_store,
     # Features.
     f"{PKG}/tenancy/ratelimit.py": on("rate_limiting"),
     f"{PKG}/tenancy/limiter.py": lambda a: a["rate_limiting"] or builtin_auth(a),
