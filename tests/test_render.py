@@ -252,6 +252,7 @@ EXPECTED: dict[str, Predicate] = {
     "tests/test_cli_tenants.py": durable_store,
     "tests/test_races.py": durable_store,
     "tests/test_redis.py": durable_store,
+    "tests/test_instances.py": durable_store,
     # Several PostgreSQL servers for tenants' schemas or databases (not hybrid's: they stay on
     # the primary); the tests run where it is built (no audit log, no jobs), else the refusal.
     f"{PKG}/tenancy/servers.py": when("isolation", "schema", "database"),
