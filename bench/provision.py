@@ -36,7 +36,7 @@ CREATE TABLE {s}.note_exports (id uuid NOT NULL, status varchar(16) NOT NULL, jo
 CREATE INDEX ix_note_exports_created_at ON {s}.note_exports (created_at);
 CREATE TABLE {s}.alembic_version_tenant (version_num varchar(32) NOT NULL,
   CONSTRAINT alembic_version_tenant_pkc PRIMARY KEY (version_num));
-INSERT INTO {s}.alembic_version_tenant VALUES ('tenant_0002');
+INSERT INTO {s}.alembic_version_tenant VALUES ('tenant_0003');
 GRANT USAGE ON SCHEMA {s} TO {role};
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {s} TO {role};
 REVOKE ALL ON {s}.alembic_version_tenant FROM {role};
