@@ -24,8 +24,8 @@ class Base(DeclarativeBase):
     pass
 
 
-class Note(Base):
-    __tablename__ = "notes"
+class NoteColumns:
+    """The notes table's columns, as the generated service maps them."""
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     title: Mapped[str] = mapped_column(String(200))
@@ -34,12 +34,21 @@ class Note(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
-def create_app() -> FastAPI:
-    # The generated service's pool settings (DB_POOL_SIZE=10, DB_MAX_OVERFLOW=5).
+class Note(NoteColumns, Base):
+    __tablename__ = "notes"
+
+
+def session_maker() -> async_sessionmaker[AsyncSession]:
+    """Sessions on ``BENCH_DATABASE_URL`` with the generated service's pool settings
+    (DB_POOL_SIZE=10, DB_MAX_OVERFLOW=5)."""
     engine = create_async_engine(
         os.environ["BENCH_DATABASE_URL"], pool_size=10, max_overflow=5, pool_timeout=10.0
     )
-    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def create_app() -> FastAPI:
+    sessions = session_maker()
 
     async def session() -> AsyncIterator[AsyncSession]:
         async with sessions() as s:

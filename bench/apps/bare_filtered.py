@@ -9,17 +9,16 @@ pool and response model as the generated service and ``bare.py``. Configured by
 ``BENCH_DATABASE_URL`` (the rls service's database).
 """
 
-import os
 import uuid
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query
-from sqlalchemy import DateTime, String, Text, func, select, text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import DeclarativeBase, Mapped
 
+from bench.apps.bare import NoteColumns, session_maker
 from bench.apps.responses import NotePage, note_page
 
 
@@ -27,23 +26,14 @@ class Base(DeclarativeBase):
     pass
 
 
-class Note(Base):
+class Note(NoteColumns, Base):
     __tablename__ = "notes"
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     tenant_id: Mapped[uuid.UUID]
-    title: Mapped[str] = mapped_column(String(200))
-    body: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 def create_app() -> FastAPI:
-    # The generated service's pool settings (DB_POOL_SIZE=10, DB_MAX_OVERFLOW=5).
-    engine = create_async_engine(
-        os.environ["BENCH_DATABASE_URL"], pool_size=10, max_overflow=5, pool_timeout=10.0
-    )
-    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    sessions = session_maker()
     tenants: dict[str, uuid.UUID] = {}
 
     async def tenant_id(x_tenant_id: Annotated[str, Header()]) -> uuid.UUID:
