@@ -8,12 +8,12 @@ is the no-database endpoint. Configured by ``BENCH_DATABASE_URL``.
 
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query
-from sqlalchemy import DateTime, String, Text, func, select
+from sqlalchemy import DateTime, Select, String, Text, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -47,13 +47,26 @@ def session_maker() -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-def create_app() -> FastAPI:
-    sessions = session_maker()
+def session_dependency(
+    sessions: async_sessionmaker[AsyncSession],
+) -> Callable[[], AsyncIterator[AsyncSession]]:
+    """A route dependency: one session per request, closed after the response."""
 
     async def session() -> AsyncIterator[AsyncSession]:
         async with sessions() as s:
             yield s
 
+    return session
+
+
+def page_of(note: type[NoteColumns], limit: int, offset: int) -> Select[Any]:
+    """The service's list query: one page of notes, newest first, with the total."""
+    total = func.count().over().label("total")
+    return select(note, total).order_by(note.created_at.desc(), note.id).limit(limit).offset(offset)
+
+
+def create_app() -> FastAPI:
+    session = session_dependency(session_maker())
     app = FastAPI()
     # The service's layout: the notes route on a router included into the app (FastAPI's
     # routing through included routers costs time of its own, and it is not tenancy's).
@@ -65,15 +78,7 @@ def create_app() -> FastAPI:
         limit: Annotated[int, Query(ge=1, le=100)] = 20,
         offset: Annotated[int, Query(ge=0)] = 0,
     ) -> NotePage:
-        total = func.count().over().label("total")
-        rows = (
-            await s.execute(
-                select(Note, total)
-                .order_by(Note.created_at.desc(), Note.id)
-                .limit(limit)
-                .offset(offset)
-            )
-        ).all()
+        rows = (await s.execute(page_of(Note, limit, offset))).all()
         return note_page(rows, limit, offset)
 
     @app.get("/api/ping")

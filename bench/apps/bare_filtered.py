@@ -10,15 +10,14 @@ pool and response model as the generated service and ``bare.py``. Configured by
 """
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped
 
-from bench.apps.bare import NoteColumns, session_maker
+from bench.apps.bare import NoteColumns, page_of, session_dependency, session_maker
 from bench.apps.responses import NotePage, note_page
 
 
@@ -34,6 +33,7 @@ class Note(NoteColumns, Base):
 
 def create_app() -> FastAPI:
     sessions = session_maker()
+    session = session_dependency(sessions)
     tenants: dict[str, uuid.UUID] = {}
 
     async def tenant_id(x_tenant_id: Annotated[str, Header()]) -> uuid.UUID:
@@ -48,10 +48,6 @@ def create_app() -> FastAPI:
             tenants[x_tenant_id] = found
         return found
 
-    async def session() -> AsyncIterator[AsyncSession]:
-        async with sessions() as s:
-            yield s
-
     app = FastAPI()
     notes = APIRouter(prefix="/api/notes")
 
@@ -62,16 +58,8 @@ def create_app() -> FastAPI:
         limit: Annotated[int, Query(ge=1, le=100)] = 20,
         offset: Annotated[int, Query(ge=0)] = 0,
     ) -> NotePage:
-        total = func.count().over().label("total")
-        rows = (
-            await s.execute(
-                select(Note, total)
-                .where(Note.tenant_id == tenant)
-                .order_by(Note.created_at.desc(), Note.id)
-                .limit(limit)
-                .offset(offset)
-            )
-        ).all()
+        page = page_of(Note, limit, offset).where(Note.tenant_id == tenant)
+        rows = (await s.execute(page)).all()
         return note_page(rows, limit, offset)
 
     @app.get("/api/ping")
