@@ -16,8 +16,9 @@ The service runs an environment without Alembic's command layer: the script
 directory (every revision file) is read once per process, ``env.py`` is not
 executed again for each namespace (it calls the same ``run_environment`` for the
 ``alembic`` command line), and the namespaces of one database share one
-connection: the difference between minutes and seconds for thousands of tenants
-(``bench/README.md``).
+connection. An upgrade to head goes further: the tenant revisions are rendered to
+SQL once per process and each namespace runs them as one statement
+(``rendered.py``); revisions that cannot be rendered run online, through Alembic.
 
 Autogenerate (``revision``, ``alembic revision --autogenerate``) compares each
 environment's models with its own tables only: the two environments share a
@@ -45,10 +46,12 @@ from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import MetaData, NullPool, func, select, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.exc import ProgrammingError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from .db import async_url, create_engine, quote_identifier
+from .db import async_url, create_engine, quote_identifier, sqlstate
 from .orm import SharedBase, TenantBase
+from .rendered import render_upgrade, upgrade_block
 
 VERSION_TABLES = {"shared": "alembic_version_shared", "tenant": "alembic_version_tenant"}
 #: Names of the throw-away namespaces autogenerate compares with (never a tenant's).
@@ -60,6 +63,7 @@ _EXISTS = {
 #: ``include_name(name, type, parent_names)``: Alembic asks it about every reflected name.
 IncludeName = Callable[[str | None, str, Any], bool]
 _alembic_lock = asyncio.Lock()
+UNDEFINED_TABLE = "42P01"
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +107,8 @@ class Namespace:
 
 
 PUBLIC = Namespace("public")
+#: (source, the revision upgraded from) -> the rendered upgrade (``None``: runs online).
+_rendered: dict[tuple[MigrationSource, str | None], tuple[str, ...] | None] = {}
 
 
 def alembic_config(source: MigrationSource, environment: str) -> Config:
@@ -504,6 +510,12 @@ async def upgrade_namespace_on(
     name that exists already fails the call (and nothing is created), never adopted.
     """
     schema = namespace.name if namespace.kind == "schema" else None
+    if destination == "head":
+        async with engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            done, revision = await _upgrade_rendered(source, conn, schema, runtime_role, create)
+        if done:
+            return revision
     async with _alembic_lock, engine.begin() as conn:
         if create and schema is not None:
             await conn.execute(text(f"CREATE SCHEMA {quote_identifier(schema)}"))
@@ -512,6 +524,68 @@ async def upgrade_namespace_on(
             for statement in _grants(schema or "public", runtime_role):
                 await conn.execute(text(statement))
     return revision
+
+
+async def _upgrade_rendered(
+    source: MigrationSource,
+    conn: AsyncConnection,
+    schema: str | None,
+    runtime_role: str | None,
+    create: bool,
+) -> tuple[bool, str | None]:
+    """Take the namespace to head with one statement (``rendered.py``) on an autocommit
+    connection; ``(False, None)``, having changed nothing, when its revisions must run
+    online (they cannot be rendered, or the namespace has several heads)."""
+    current = () if create else await _revisions_in(conn, schema)
+    if len(current) > 1:
+        return False, None
+    start = current[0] if current else None
+    key = (source, start)
+    if key not in _rendered:
+        async with _alembic_lock:  # rendering runs Alembic, whose globals are the process's
+            _rendered[key] = await conn.run_sync(_render, source, start)
+    statements = _rendered[key]
+    if statements is None:
+        return False, None
+    grants = _grants(schema or "public", runtime_role) if runtime_role else []
+    block = upgrade_block(
+        statements,
+        version_table=VERSION_TABLES["tenant"],
+        start=start,
+        schema=quote_identifier(schema) if schema is not None else None,
+        create_schema=create and schema is not None,
+        grants=grants,
+    )
+    await conn.exec_driver_sql(block)
+    after = await _revisions_in(conn, schema)
+    return True, after[0] if len(after) == 1 else None
+
+
+def _render(
+    connection: Connection, source: MigrationSource, start: str | None
+) -> tuple[str, ...] | None:
+    return render_upgrade(
+        connection,
+        alembic_config(source, "tenant"),
+        script_directory(source, "tenant"),
+        source.metadata("tenant"),
+        VERSION_TABLES["tenant"],
+        start,
+    )
+
+
+async def _revisions_in(conn: AsyncConnection, schema: str | None) -> tuple[str, ...]:
+    """The namespace's version rows (none: it has no version table yet)."""
+    table = VERSION_TABLES["tenant"]
+    if schema is not None:
+        table = f"{quote_identifier(schema)}.{table}"
+    try:
+        rows = await conn.scalars(text(f"SELECT version_num FROM {table}"))
+    except ProgrammingError as exc:
+        if sqlstate(exc) == UNDEFINED_TABLE:
+            return ()
+        raise
+    return tuple(rows)
 
 
 def _grants(schema: str, role: str) -> list[str]:
