@@ -536,8 +536,8 @@ async def _upgrade_rendered(
     """Take the namespace to head with one statement (``rendered.py``) on an autocommit
     connection; ``(False, None)``, having changed nothing, when its revisions must run
     online (they cannot be rendered, or the namespace has several heads)."""
-    current = () if create else await _revisions_in(conn, schema)
-    if len(current) > 1:
+    current = None if create else await _revisions_in(conn, schema)
+    if current is not None and len(current) != 1:  # several heads, or an empty version table
         return False, None
     start = current[0] if current else None
     key = (source, start)
@@ -558,7 +558,7 @@ async def _upgrade_rendered(
     )
     await conn.exec_driver_sql(block)
     after = await _revisions_in(conn, schema)
-    return True, after[0] if len(after) == 1 else None
+    return True, after[0] if after and len(after) == 1 else None
 
 
 def _render(
@@ -574,8 +574,8 @@ def _render(
     )
 
 
-async def _revisions_in(conn: AsyncConnection, schema: str | None) -> tuple[str, ...]:
-    """The namespace's version rows (none: it has no version table yet)."""
+async def _revisions_in(conn: AsyncConnection, schema: str | None) -> tuple[str, ...] | None:
+    """The namespace's version rows; ``None``: it has no version table yet."""
     table = VERSION_TABLES["tenant"]
     if schema is not None:
         table = f"{quote_identifier(schema)}.{table}"
@@ -583,7 +583,7 @@ async def _revisions_in(conn: AsyncConnection, schema: str | None) -> tuple[str,
         rows = await conn.scalars(text(f"SELECT version_num FROM {table}"))
     except ProgrammingError as exc:
         if sqlstate(exc) == UNDEFINED_TABLE:
-            return ()
+            return None
         raise
     return tuple(rows)
 
