@@ -513,9 +513,9 @@ async def upgrade_namespace_on(
     if destination == "head":
         async with engine.connect() as conn:
             conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            done, revision = await _upgrade_rendered(source, conn, schema, runtime_role, create)
+            done, at = await _upgrade_rendered(source, conn, schema, runtime_role, create)
         if done:
-            return revision
+            return at
     async with _alembic_lock, engine.begin() as conn:
         if create and schema is not None:
             await conn.execute(text(f"CREATE SCHEMA {quote_identifier(schema)}"))
@@ -580,7 +580,7 @@ async def _revisions_in(conn: AsyncConnection, schema: str | None) -> tuple[str,
     if schema is not None:
         table = f"{quote_identifier(schema)}.{table}"
     try:
-        rows = await conn.scalars(text(f"SELECT version_num FROM {table}"))
+        rows = await conn.scalars(text(f"SELECT version_num FROM {table}"))  # noqa: S608 - quoted
     except ProgrammingError as exc:
         if sqlstate(exc) == UNDEFINED_TABLE:
             return None

@@ -19,6 +19,7 @@ revision that branches on ``context.is_offline_mode()`` runs its offline branch.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,18 +34,16 @@ from sqlalchemy.engine import Connection
 _TRANSACTION_CONTROL = {"BEGIN", "COMMIT"}
 
 
-class _Statements:
+class _Statements(io.StringIO):
     """Alembic's output buffer: offline mode writes each statement with one call."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.written: list[str] = []
 
     def write(self, text: str) -> int:
         self.written.append(text)
         return len(text)
-
-    def flush(self) -> None:
-        pass
 
 
 def render_upgrade(
