@@ -146,6 +146,14 @@ def quote_identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def quote_literal(value: str) -> str:
+    """A SQL string literal, for code that takes no bind parameters (a ``DO`` block).
+
+    PostgreSQL's ``standard_conforming_strings`` (on since 9.1): only quotes are special.
+    """
+    return "'" + value.replace("'", "''") + "'"
+
+
 def as_prelude_connection(driver: object) -> PreludeConnection | None:
     """``driver`` if it is a ``PreludeConnection``, else ``None``.
 

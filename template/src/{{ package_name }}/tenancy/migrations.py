@@ -49,7 +49,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from .db import async_url, create_engine, quote_identifier, sqlstate
+from .db import async_url, create_engine, quote_identifier, quote_literal, sqlstate
 from .orm import SharedBase, TenantBase
 from .rendered import render_upgrade, upgrade_block
 
@@ -475,24 +475,70 @@ async def upgrade_namespaces(
 ) -> list[Outcome]:
     """Upgrade each namespace in its own transaction; one failure does not stop the rest.
 
-    Namespaces in the owner's database (schemas, ``public``) share one connection.
+    Namespaces in the owner's database (schemas, ``public``) share one connection, and
+    their revisions are read in one query before and one after.
     """
     outcomes: list[Outcome] = []
     shared = create_engine(owner_url, pool_size=1, max_overflow=0)
     try:
+        local = [namespace for namespace in namespaces if namespace.kind != "database"]
+        outcomes += await _upgrade_local(source, shared, local, runtime_role)
         for namespace in namespaces:
+            if namespace.kind != "database":
+                continue
             try:
-                if namespace.kind == "database":
-                    revision = await upgrade_namespace(source, owner_url, namespace, runtime_role)
-                else:
-                    revision = await upgrade_namespace_on(source, shared, namespace, runtime_role)
+                revision = await upgrade_namespace(source, owner_url, namespace, runtime_role)
             except Exception as exc:  # report and go on: one broken tenant must not stop the rest
-                outcomes.append((namespace.name, None, f"{type(exc).__name__}: {exc}"))
+                outcomes.append((namespace.name, None, _describe(exc)))
             else:
                 outcomes.append((namespace.name, revision, None))
     finally:
         await shared.dispose()
     return outcomes
+
+
+async def _upgrade_local(
+    source: MigrationSource,
+    engine: AsyncEngine,
+    namespaces: list[Namespace],
+    runtime_role: str | None,
+) -> list[Outcome]:
+    """``upgrade_namespaces`` for the namespaces in the owner's own database."""
+    failed: dict[str, str] = {}
+    online: list[Namespace] = []
+    async with engine.connect() as conn:
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        before = await _revisions_of(conn, [_schema_of(namespace) for namespace in namespaces])
+        for namespace in namespaces:
+            schema = _schema_of(namespace)
+            try:
+                upgraded = await _run_rendered(
+                    source, conn, schema, runtime_role, before[schema], create=False
+                )
+            except Exception as exc:  # report and go on: one broken tenant must not stop the rest
+                failed[namespace.name] = _describe(exc)
+            else:
+                if not upgraded:
+                    online.append(namespace)
+    for namespace in online:
+        try:
+            await _upgrade_online(source, engine, _schema_of(namespace), runtime_role)
+        except Exception as exc:  # report and go on
+            failed[namespace.name] = _describe(exc)
+    async with engine.connect() as conn:
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        after = await _revisions_of(conn, [_schema_of(namespace) for namespace in namespaces])
+    outcomes: list[Outcome] = []
+    for namespace in namespaces:
+        error = failed.get(namespace.name)
+        revisions = after[_schema_of(namespace)]
+        revision = revisions[0] if revisions and len(revisions) == 1 else None
+        outcomes.append((namespace.name, None if error else revision, error))
+    return outcomes
+
+
+def _describe(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"
 
 
 async def upgrade_namespace_on(
@@ -509,13 +555,26 @@ async def upgrade_namespace_on(
     ``create`` makes the schema first with a plain ``CREATE SCHEMA``: a schema of that
     name that exists already fails the call (and nothing is created), never adopted.
     """
-    schema = namespace.name if namespace.kind == "schema" else None
+    schema = _schema_of(namespace)
     if destination == "head":
         async with engine.connect() as conn:
             conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            done, at = await _upgrade_rendered(source, conn, schema, runtime_role, create)
-        if done:
-            return at
+            current = None if create else await _revisions_in(conn, schema)
+            if await _run_rendered(source, conn, schema, runtime_role, current, create=create):
+                revisions = await _revisions_in(conn, schema)
+                return revisions[0] if revisions and len(revisions) == 1 else None
+    return await _upgrade_online(source, engine, schema, runtime_role, create, destination)
+
+
+async def _upgrade_online(
+    source: MigrationSource,
+    engine: AsyncEngine,
+    schema: str | None,
+    runtime_role: str | None,
+    create: bool = False,
+    destination: str = "head",
+) -> str | None:
+    """The upgrade through Alembic, in one transaction."""
     async with _alembic_lock, engine.begin() as conn:
         if create and schema is not None:
             await conn.execute(text(f"CREATE SCHEMA {quote_identifier(schema)}"))
@@ -526,19 +585,21 @@ async def upgrade_namespace_on(
     return revision
 
 
-async def _upgrade_rendered(
+async def _run_rendered(
     source: MigrationSource,
     conn: AsyncConnection,
     schema: str | None,
     runtime_role: str | None,
+    current: tuple[str, ...] | None,
+    *,
     create: bool,
-) -> tuple[bool, str | None]:
-    """Take the namespace to head with one statement (``rendered.py``) on an autocommit
-    connection; ``(False, None)``, having changed nothing, when its revisions must run
-    online (they cannot be rendered, or the namespace has several heads)."""
-    current = None if create else await _revisions_in(conn, schema)
-    if current is not None and len(current) != 1:  # several heads, or an empty version table
-        return False, None
+) -> bool:
+    """Take the namespace from its ``current`` version rows (``None``: no version table)
+    to head with one statement (``rendered.py``), on an autocommit connection. ``False``,
+    having changed nothing, when its revisions must run online: they cannot be
+    rendered, or the namespace has several heads or an empty version table."""
+    if current is not None and len(current) != 1:
+        return False
     start = current[0] if current else None
     key = (source, start)
     if key not in _rendered:
@@ -546,19 +607,19 @@ async def _upgrade_rendered(
             _rendered[key] = await conn.run_sync(_render, source, start)
     statements = _rendered[key]
     if statements is None:
-        return False, None
-    grants = _grants(schema or "public", runtime_role) if runtime_role else []
+        return False
+    role = runtime_role
     block = upgrade_block(
         statements,
         version_table=VERSION_TABLES["tenant"],
         start=start,
         schema=quote_identifier(schema) if schema is not None else None,
         create_schema=create and schema is not None,
-        grants=grants,
+        grants=_grants(schema or "public", role) if role else (),
+        grants_missing=_grants_missing(schema or "public", role) if role else "false",
     )
     await conn.exec_driver_sql(block)
-    after = await _revisions_in(conn, schema)
-    return True, after[0] if after and len(after) == 1 else None
+    return True
 
 
 def _render(
@@ -574,18 +635,74 @@ def _render(
     )
 
 
+def _version_table(schema: str | None) -> str:
+    table = VERSION_TABLES["tenant"]
+    return f"{quote_identifier(schema)}.{table}" if schema is not None else table
+
+
 async def _revisions_in(conn: AsyncConnection, schema: str | None) -> tuple[str, ...] | None:
     """The namespace's version rows; ``None``: it has no version table yet."""
-    table = VERSION_TABLES["tenant"]
-    if schema is not None:
-        table = f"{quote_identifier(schema)}.{table}"
+    query = f"SELECT version_num FROM {_version_table(schema)}"  # noqa: S608 - quoted
     try:
-        rows = await conn.scalars(text(f"SELECT version_num FROM {table}"))  # noqa: S608 - quoted
+        rows = await conn.scalars(text(query))
     except ProgrammingError as exc:
         if sqlstate(exc) == UNDEFINED_TABLE:
             return None
         raise
     return tuple(rows)
+
+
+async def _revisions_of(
+    conn: AsyncConnection, schemas: list[str | None]
+) -> dict[str | None, tuple[str, ...] | None]:
+    """``_revisions_in`` for many namespaces of one database: two queries in all."""
+    names = sorted({schema or "public" for schema in schemas})
+    having = set(
+        await conn.scalars(
+            text(
+                "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                " WHERE c.relname = :table AND c.relkind = 'r' AND n.nspname = ANY(:names)"
+            ),
+            {"table": VERSION_TABLES["tenant"], "names": names},
+        )
+    )
+    found: dict[str | None, tuple[str, ...] | None] = {
+        schema: None if (schema or "public") not in having else () for schema in schemas
+    }
+    with_table = [schema for schema in found if (schema or "public") in having]
+    if with_table:
+        union = " UNION ALL ".join(
+            f"SELECT {quote_literal(schema or 'public')} AS name, version_num"  # noqa: S608
+            f" FROM {_version_table(schema or 'public')}"
+            for schema in with_table
+        )
+        rows: dict[str, list[str]] = {}
+        for name, version in await conn.execute(text(union)):
+            rows.setdefault(name, []).append(version)
+        for schema in with_table:
+            found[schema] = tuple(rows.get(schema or "public", ()))
+    return found
+
+
+def _grants_missing(schema: str, role: str) -> str:
+    """SQL: whether ``_grants`` would change anything (after a revision that adds no
+    table, nothing is granted again)."""
+    namespace = f"{quote_literal(quote_identifier(schema))}::regnamespace"
+    name, regrole = quote_literal(role), f"{quote_literal(quote_identifier(role))}::regrole"
+    version = quote_literal(VERSION_TABLES["tenant"])
+    dml = " AND ".join(
+        f"has_table_privilege({name}, c.oid, '{privilege}')"
+        for privilege in ("SELECT", "INSERT", "UPDATE", "DELETE")
+    )
+    return (
+        f"NOT has_schema_privilege({name}, {namespace}, 'USAGE')"
+        f" OR EXISTS (SELECT FROM pg_class c WHERE c.relnamespace = {namespace}"
+        f" AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND c.relname <> {version}"
+        f" AND NOT ({dml}))"
+        f" OR EXISTS (SELECT FROM pg_class c, aclexplode(c.relacl) a"
+        f" WHERE c.relnamespace = {namespace} AND c.relname = {version}"
+        f" AND a.grantee = {regrole})"
+    )
 
 
 def _grants(schema: str, role: str) -> list[str]:

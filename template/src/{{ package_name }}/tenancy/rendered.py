@@ -30,6 +30,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection
 
+from .db import quote_literal
+
 #: What offline mode writes around an ``autocommit_block``: not one transaction.
 _TRANSACTION_CONTROL = {"BEGIN", "COMMIT"}
 
@@ -96,9 +98,11 @@ def upgrade_block(
     schema: str | None = None,
     create_schema: bool = False,
     grants: Sequence[str] = (),
+    grants_missing: str = "true",
 ) -> str:
     """One ``DO`` statement: (create the schema,) scope ``search_path`` to it, check the
-    namespace is still at ``start``, run ``statements``, then ``grants``.
+    namespace is still at ``start``, run ``statements``, then ``grants`` if the SQL
+    condition ``grants_missing`` holds after them.
 
     ``schema`` and ``version_table`` come quoted. The check locks the version row, so
     two runs on one namespace take turns, and the second finds it moved on and fails
@@ -109,25 +113,26 @@ def upgrade_block(
         assert schema is not None
         body.append(f"CREATE SCHEMA {schema}")
     if schema is not None:
-        body.append(f"SELECT set_config('search_path', {_literal(schema)}, true)")
-    lines = [f"EXECUTE {_quoted(statement)};" for statement in [*body, *statements, *grants]]
+        body.append(f"SELECT set_config('search_path', {quote_literal(schema)}, true)")
+    lines = [f"EXECUTE {_quoted(statement)};" for statement in [*body, *statements]]
+    if grants:
+        lines += [
+            f"IF {grants_missing} THEN",
+            *(f"  EXECUTE {_quoted(grant)};" for grant in grants),
+            "END IF;",
+        ]
     if start is not None:
         table = f"{schema}.{version_table}" if schema is not None else version_table
         lines.insert(
             len(body),
-            f"PERFORM 1 FROM {table} WHERE version_num = {_literal(start)} FOR UPDATE;\n"
+            f"PERFORM 1 FROM {table} WHERE version_num = {quote_literal(start)} FOR UPDATE;\n"
             "IF NOT FOUND THEN\n"
-            f"  RAISE EXCEPTION 'the namespace is no longer at revision %', {_literal(start)}"
+            f"  RAISE EXCEPTION 'the namespace is no longer at revision %', {quote_literal(start)}"
             " USING ERRCODE = 'serialization_failure';\n"
             "END IF;",
         )
     code = "BEGIN\n" + "\n".join(lines) + "\nEND"
     return f"DO {_quoted(code)}"
-
-
-def _literal(value: str) -> str:
-    """A string literal (PostgreSQL's ``standard_conforming_strings``, on since 9.1)."""
-    return "'" + value.replace("'", "''") + "'"
 
 
 def _quoted(text: str) -> str:
