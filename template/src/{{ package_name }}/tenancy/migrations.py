@@ -504,34 +504,39 @@ async def _upgrade_local(
     runtime_role: str | None,
 ) -> list[Outcome]:
     """``upgrade_namespaces`` for the namespaces in the owner's own database."""
+    if not namespaces:
+        return []
+    schemas = [_schema_of(namespace) for namespace in namespaces]
     failed: dict[str, str] = {}
     online: list[Namespace] = []
-    async with engine.connect() as conn:
-        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-        before = await _revisions_of(conn, [_schema_of(namespace) for namespace in namespaces])
-        for namespace in namespaces:
-            schema = _schema_of(namespace)
+    try:
+        async with engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            before = await _revisions_of(conn, schemas)
+            for namespace, schema in zip(namespaces, schemas, strict=True):
+                try:
+                    upgraded = await _run_rendered(
+                        source, conn, schema, runtime_role, before[schema], create=False
+                    )
+                except Exception as exc:  # report and go on: one broken tenant must not stop
+                    failed[namespace.name] = _describe(exc)
+                else:
+                    if not upgraded:
+                        online.append(namespace)
+        for namespace in online:
             try:
-                upgraded = await _run_rendered(
-                    source, conn, schema, runtime_role, before[schema], create=False
-                )
-            except Exception as exc:  # report and go on: one broken tenant must not stop the rest
+                await _upgrade_online(source, engine, _schema_of(namespace), runtime_role)
+            except Exception as exc:  # report and go on
                 failed[namespace.name] = _describe(exc)
-            else:
-                if not upgraded:
-                    online.append(namespace)
-    for namespace in online:
-        try:
-            await _upgrade_online(source, engine, _schema_of(namespace), runtime_role)
-        except Exception as exc:  # report and go on
-            failed[namespace.name] = _describe(exc)
-    async with engine.connect() as conn:
-        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-        after = await _revisions_of(conn, [_schema_of(namespace) for namespace in namespaces])
+        async with engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            after = await _revisions_of(conn, schemas)
+    except Exception as exc:  # the database itself: every namespace not yet reported fails
+        return [(namespace.name, None, failed.get(namespace.name, _describe(exc))) for namespace in namespaces]
     outcomes: list[Outcome] = []
-    for namespace in namespaces:
+    for namespace, schema in zip(namespaces, schemas, strict=True):
         error = failed.get(namespace.name)
-        revisions = after[_schema_of(namespace)]
+        revisions = after[schema]
         revision = revisions[0] if revisions and len(revisions) == 1 else None
         outcomes.append((namespace.name, None if error else revision, error))
     return outcomes
@@ -672,8 +677,8 @@ async def _revisions_of(
     with_table = [schema for schema in found if (schema or "public") in having]
     if with_table:
         union = " UNION ALL ".join(
-            f"SELECT {quote_literal(schema or 'public')} AS name, version_num"  # noqa: S608
-            f" FROM {_version_table(schema or 'public')}"
+            f"SELECT {quote_literal(schema or 'public')} AS name, version_num FROM "  # noqa: S608
+            + _version_table(schema or "public")
             for schema in with_table
         )
         rows: dict[str, list[str]] = {}
