@@ -532,7 +532,10 @@ async def _upgrade_local(
             conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
             after = await _revisions_of(conn, schemas)
     except Exception as exc:  # the database itself: every namespace not yet reported fails
-        return [(namespace.name, None, failed.get(namespace.name, _describe(exc))) for namespace in namespaces]
+        lost = _describe(exc)
+        return [
+            (namespace.name, None, failed.get(namespace.name, lost)) for namespace in namespaces
+        ]
     outcomes: list[Outcome] = []
     for namespace, schema in zip(namespaces, schemas, strict=True):
         error = failed.get(namespace.name)
@@ -700,7 +703,7 @@ def _grants_missing(schema: str, role: str) -> str:
         for privilege in ("SELECT", "INSERT", "UPDATE", "DELETE")
     )
     return (
-        f"NOT has_schema_privilege({name}, {namespace}, 'USAGE')"
+        f"NOT has_schema_privilege({name}, {namespace}, 'USAGE')"  # noqa: S608 - quoted
         f" OR EXISTS (SELECT FROM pg_class c WHERE c.relnamespace = {namespace}"
         f" AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND c.relname <> {version}"
         f" AND NOT ({dml}))"
