@@ -49,9 +49,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from .db import async_url, create_engine, quote_identifier, quote_literal, sqlstate
+from .db import async_url, create_engine, describe, quote_identifier, quote_literal, sqlstate
 from .orm import SharedBase, TenantBase
-from .rendered import render_upgrade, upgrade_block
+from .rendered import atomic_block, creates_relations, render_upgrade, upgrade_block
 
 VERSION_TABLES = {"shared": "alembic_version_shared", "tenant": "alembic_version_tenant"}
 #: Names of the throw-away namespaces autogenerate compares with (never a tenant's).
@@ -489,7 +489,7 @@ async def upgrade_namespaces(
             try:
                 revision = await upgrade_namespace(source, owner_url, namespace, runtime_role)
             except Exception as exc:  # report and go on: one broken tenant must not stop the rest
-                outcomes.append((namespace.name, None, _describe(exc)))
+                outcomes.append((namespace.name, None, describe(exc)))
             else:
                 outcomes.append((namespace.name, revision, None))
     finally:
@@ -519,7 +519,7 @@ async def _upgrade_local(
                         source, conn, schema, runtime_role, before[schema], create=False
                     )
                 except Exception as exc:  # report and go on: one broken tenant must not stop
-                    failed[namespace.name] = _describe(exc)
+                    failed[namespace.name] = describe(exc)
                 else:
                     if not upgraded:
                         online.append(namespace)
@@ -527,12 +527,14 @@ async def _upgrade_local(
             try:
                 await _upgrade_online(source, engine, _schema_of(namespace), runtime_role)
             except Exception as exc:  # report and go on
-                failed[namespace.name] = _describe(exc)
+                failed[namespace.name] = describe(exc)
         async with engine.connect() as conn:
             conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            if runtime_role:
+                failed |= await _grant_where_missing(conn, namespaces, runtime_role)
             after = await _revisions_of(conn, schemas)
     except Exception as exc:  # the database itself: every namespace not yet reported fails
-        lost = _describe(exc)
+        lost = describe(exc)
         return [
             (namespace.name, None, failed.get(namespace.name, lost)) for namespace in namespaces
         ]
@@ -543,10 +545,6 @@ async def _upgrade_local(
         revision = revisions[0] if revisions and len(revisions) == 1 else None
         outcomes.append((namespace.name, None if error else revision, error))
     return outcomes
-
-
-def _describe(exc: Exception) -> str:
-    return f"{type(exc).__name__}: {exc}"
 
 
 async def upgrade_namespace_on(
@@ -569,6 +567,11 @@ async def upgrade_namespace_on(
             conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
             current = None if create else await _revisions_in(conn, schema)
             if await _run_rendered(source, conn, schema, runtime_role, current, create=create):
+                if runtime_role and not create:
+                    for error in (
+                        await _grant_where_missing(conn, [namespace], runtime_role)
+                    ).values():
+                        raise RuntimeError(error)
                 revisions = await _revisions_in(conn, schema)
                 return revisions[0] if revisions and len(revisions) == 1 else None
     return await _upgrade_online(source, engine, schema, runtime_role, create, destination)
@@ -616,15 +619,15 @@ async def _run_rendered(
     statements = _rendered[key]
     if statements is None:
         return False
-    role = runtime_role
+    # New tables get their grants in the same transaction; missing ones are found after.
+    grant = runtime_role is not None and (create or creates_relations(statements))
     block = upgrade_block(
         statements,
         version_table=VERSION_TABLES["tenant"],
         start=start,
         schema=quote_identifier(schema) if schema is not None else None,
         create_schema=create and schema is not None,
-        grants=_grants(schema or "public", role) if role else (),
-        grants_missing=_grants_missing(schema or "public", role) if role else "false",
+        grants=_grants(schema or "public", runtime_role) if runtime_role and grant else (),
     )
     await conn.exec_driver_sql(block)
     return True
@@ -692,25 +695,45 @@ async def _revisions_of(
     return found
 
 
-def _grants_missing(schema: str, role: str) -> str:
-    """SQL: whether ``_grants`` would change anything (after a revision that adds no
-    table, nothing is granted again)."""
-    namespace = f"{quote_literal(quote_identifier(schema))}::regnamespace"
-    name, regrole = quote_literal(role), f"{quote_literal(quote_identifier(role))}::regrole"
-    version = quote_literal(VERSION_TABLES["tenant"])
-    dml = " AND ".join(
-        f"has_table_privilege({name}, c.oid, '{privilege}')"
-        for privilege in ("SELECT", "INSERT", "UPDATE", "DELETE")
+#: The namespaces (schemas) of a database where the runtime role lacks what ``_grants``
+#: gives: usage of the schema, DML on a table, or holds anything on the version table.
+_LACKING_GRANTS = text(
+    "SELECT n.nspname FROM pg_namespace n WHERE n.nspname = ANY(:names)"
+    " AND (NOT has_schema_privilege(:role, n.oid, 'USAGE')"
+    " OR EXISTS (SELECT FROM pg_class c WHERE c.relnamespace = n.oid"
+    " AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND c.relname <> :version"
+    " AND NOT (has_table_privilege(:role, c.oid, 'SELECT')"
+    " AND has_table_privilege(:role, c.oid, 'INSERT')"
+    " AND has_table_privilege(:role, c.oid, 'UPDATE')"
+    " AND has_table_privilege(:role, c.oid, 'DELETE')))"
+    " OR EXISTS (SELECT FROM pg_class c, aclexplode(c.relacl) a"
+    " WHERE c.relnamespace = n.oid AND c.relname = :version"
+    " AND a.grantee = CAST(:quoted_role AS regrole)))"
+)
+
+
+async def _grant_where_missing(
+    conn: AsyncConnection, namespaces: list[Namespace], role: str
+) -> dict[str, str]:
+    """Give the runtime role what it lacks in these namespaces of one database (one query
+    finds them: after a revision that adds no table, usually none); errors by namespace."""
+    by_schema = {_schema_of(namespace) or "public": namespace for namespace in namespaces}
+    lacking = await conn.scalars(
+        _LACKING_GRANTS,
+        {
+            "names": sorted(by_schema),
+            "role": role,
+            "quoted_role": quote_identifier(role),
+            "version": VERSION_TABLES["tenant"],
+        },
     )
-    return (
-        f"NOT has_schema_privilege({name}, {namespace}, 'USAGE')"  # noqa: S608 - quoted
-        f" OR EXISTS (SELECT FROM pg_class c WHERE c.relnamespace = {namespace}"
-        f" AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND c.relname <> {version}"
-        f" AND NOT ({dml}))"
-        f" OR EXISTS (SELECT FROM pg_class c, aclexplode(c.relacl) a"
-        f" WHERE c.relnamespace = {namespace} AND c.relname = {version}"
-        f" AND a.grantee = {regrole})"
-    )
+    failed: dict[str, str] = {}
+    for schema in lacking:
+        try:
+            await conn.exec_driver_sql(atomic_block(_grants(schema, role)))
+        except Exception as exc:  # report and go on
+            failed[by_schema[schema].name] = describe(exc)
+    return failed
 
 
 def _grants(schema: str, role: str) -> list[str]:

@@ -20,6 +20,7 @@ revision that branches on ``context.is_offline_mode()`` runs its offline branch.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -34,6 +35,11 @@ from .db import quote_literal
 
 #: What offline mode writes around an ``autocommit_block``: not one transaction.
 _TRANSACTION_CONTROL = {"BEGIN", "COMMIT"}
+_CREATES_RELATION = re.compile(
+    r"\s*CREATE\s+(OR\s+REPLACE\s+)?((GLOBAL|LOCAL)\s+)?((TEMP|TEMPORARY|UNLOGGED)\s+)?"
+    r"(RECURSIVE\s+)?(TABLE|VIEW|MATERIALIZED\s+VIEW|FOREIGN\s+TABLE)\b",
+    re.IGNORECASE,
+)
 
 
 class _Statements(io.StringIO):
@@ -98,11 +104,9 @@ def upgrade_block(
     schema: str | None = None,
     create_schema: bool = False,
     grants: Sequence[str] = (),
-    grants_missing: str = "true",
 ) -> str:
     """One ``DO`` statement: (create the schema,) scope ``search_path`` to it, check the
-    namespace is still at ``start``, run ``statements``, then ``grants`` if the SQL
-    condition ``grants_missing`` holds after them.
+    namespace is still at ``start``, run ``statements``, then ``grants``.
 
     ``schema`` and ``version_table`` come quoted. The check locks the version row, so
     two runs on one namespace take turns, and the second finds it moved on and fails
@@ -114,13 +118,7 @@ def upgrade_block(
         body.append(f"CREATE SCHEMA {schema}")
     if schema is not None:
         body.append(f"SELECT set_config('search_path', {quote_literal(schema)}, true)")
-    lines = [f"EXECUTE {_quoted(statement)};" for statement in [*body, *statements]]
-    if grants:
-        lines += [
-            f"IF {grants_missing} THEN",
-            *(f"  EXECUTE {_quoted(grant)};" for grant in grants),
-            "END IF;",
-        ]
+    lines = [f"EXECUTE {_quoted(statement)};" for statement in [*body, *statements, *grants]]
     if start is not None:
         table = f"{schema}.{version_table}" if schema is not None else version_table
         lines.insert(
@@ -131,8 +129,26 @@ def upgrade_block(
             " USING ERRCODE = 'serialization_failure';\n"
             "END IF;",
         )
+    return _do(lines)
+
+
+def atomic_block(statements: Sequence[str]) -> str:
+    """``statements`` as one ``DO`` statement: one round trip, one transaction."""
+    return _do([f"EXECUTE {_quoted(statement)};" for statement in statements])
+
+
+def _do(lines: Sequence[str]) -> str:
     code = "BEGIN\n" + "\n".join(lines) + "\nEND"
     return f"DO {_quoted(code)}"
+
+
+def creates_relations(statements: Sequence[str]) -> bool:
+    """Whether ``statements`` create a table or view: the runtime role needs grants on it.
+
+    A statement missed here costs a moment, not access: ``migrate`` grants whatever its
+    check of the catalog finds missing after the upgrade.
+    """
+    return any(_CREATES_RELATION.match(statement) for statement in statements)
 
 
 def _quoted(text: str) -> str:
