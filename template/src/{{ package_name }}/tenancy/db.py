@@ -23,7 +23,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 _ASYNC_DRIVERS = {"postgres", "postgresql", "postgresql+psycopg", "postgresql+psycopg2"}
@@ -144,6 +144,25 @@ def sqlstate(error: BaseException) -> str | None:
 def quote_identifier(name: str) -> str:
     """An always-quoted SQL identifier, for DDL (names cannot be bind parameters)."""
     return '"' + name.replace('"', '""') + '"'
+
+
+async def execute_script(conn: AsyncConnection, script: str) -> None:
+    """Run ``script`` with PostgreSQL's simple protocol: one round trip, where SQLAlchemy's
+    asyncpg cursor prepares every statement first (two). For long statements run once
+    (a ``DO`` block), on a connection the caller holds; no parameters.
+
+    Errors come as SQLAlchemy's: ``DBAPIError`` with the driver's error (and SQLSTATE) as
+    ``orig``; a lost connection as ``OperationalError``, the connection invalidated.
+    """
+    driver = (await conn.get_raw_connection()).driver_connection
+    assert driver is not None  # a connection checked out of the pool has its driver's
+    try:
+        await driver.execute(script)
+    except asyncpg.PostgresError as error:  # the server refused it: its SQLSTATE says why
+        raise DBAPIError(script, None, error) from error
+    except (OSError, asyncpg.InterfaceError) as error:  # the connection is gone
+        await conn.invalidate()
+        raise OperationalError(script, None, error, connection_invalidated=True) from error
 
 
 def quote_literal(value: str) -> str:

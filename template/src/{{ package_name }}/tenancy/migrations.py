@@ -49,7 +49,15 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from .db import async_url, create_engine, describe, quote_identifier, quote_literal, sqlstate
+from .db import (
+    async_url,
+    create_engine,
+    describe,
+    execute_script,
+    quote_identifier,
+    quote_literal,
+    sqlstate,
+)
 from .orm import SharedBase, TenantBase
 from .rendered import atomic_block, creates_relations, render_upgrade, upgrade_block
 
@@ -629,7 +637,7 @@ async def _run_rendered(
         create_schema=create and schema is not None,
         grants=_grants(schema or "public", runtime_role) if runtime_role and grant else (),
     )
-    await conn.exec_driver_sql(block)
+    await execute_script(conn, block)
     return True
 
 
@@ -699,16 +707,16 @@ async def _revisions_of(
 #: gives: usage of the schema, DML on a table, or holds anything on the version table.
 _LACKING_GRANTS = text(
     "SELECT n.nspname FROM pg_namespace n WHERE n.nspname = ANY(:names)"
-    " AND (NOT has_schema_privilege(:role, n.oid, 'USAGE')"
-    " OR EXISTS (SELECT FROM pg_class c WHERE c.relnamespace = n.oid"
-    " AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND c.relname <> :version"
-    " AND NOT (has_table_privilege(:role, c.oid, 'SELECT')"
-    " AND has_table_privilege(:role, c.oid, 'INSERT')"
+    " AND NOT has_schema_privilege(:role, n.oid, 'USAGE')"
+    " UNION SELECT n.nspname FROM pg_namespace n JOIN pg_class c ON c.relnamespace = n.oid"
+    " WHERE n.nspname = ANY(:names) AND CASE"
+    " WHEN c.relname = :version THEN EXISTS ("
+    "SELECT FROM aclexplode(c.relacl) a WHERE a.grantee = CAST(:quoted_role AS regrole))"
+    " WHEN c.relkind IN ('r', 'p', 'v', 'm', 'f') THEN NOT ("
+    "has_table_privilege(:role, c.oid, 'SELECT') AND has_table_privilege(:role, c.oid, 'INSERT')"
     " AND has_table_privilege(:role, c.oid, 'UPDATE')"
-    " AND has_table_privilege(:role, c.oid, 'DELETE')))"
-    " OR EXISTS (SELECT FROM pg_class c, aclexplode(c.relacl) a"
-    " WHERE c.relnamespace = n.oid AND c.relname = :version"
-    " AND a.grantee = CAST(:quoted_role AS regrole)))"
+    " AND has_table_privilege(:role, c.oid, 'DELETE'))"
+    " ELSE false END"
 )
 
 
@@ -730,7 +738,7 @@ async def _grant_where_missing(
     failed: dict[str, str] = {}
     for schema in lacking:
         try:
-            await conn.exec_driver_sql(atomic_block(_grants(schema, role)))
+            await execute_script(conn, atomic_block(_grants(schema, role)))
         except Exception as exc:  # report and go on
             failed[by_schema[schema].name] = describe(exc)
     return failed
