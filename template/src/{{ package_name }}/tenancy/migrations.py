@@ -115,8 +115,8 @@ class Namespace:
 
 
 PUBLIC = Namespace("public")
-#: (source, the revision upgraded from) -> the rendered upgrade (``None``: runs online).
-_rendered: dict[tuple[MigrationSource, str | None], tuple[str, ...] | None] = {}
+#: (source, the revision upgraded from, head) -> the rendered upgrade (``None``: online).
+_rendered: dict[tuple[MigrationSource, str | None, str | None], tuple[str, ...] | None] = {}
 
 
 def alembic_config(source: MigrationSource, environment: str) -> Config:
@@ -620,7 +620,7 @@ async def _run_rendered(
     if current is not None and len(current) != 1:
         return False
     start = current[0] if current else None
-    key = (source, start)
+    key = (source, start, head(source, "tenant"))
     if key not in _rendered:
         async with _alembic_lock:  # rendering runs Alembic, whose globals are the process's
             _rendered[key] = await conn.run_sync(_render, source, start)
