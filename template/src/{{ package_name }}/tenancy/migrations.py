@@ -46,7 +46,7 @@ from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import MetaData, NullPool, func, select, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import ProgrammingError
+from sqlalchemy.exc import DBAPIError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from .db import (
@@ -55,11 +55,10 @@ from .db import (
     describe,
     execute_script,
     quote_identifier,
-    quote_literal,
     sqlstate,
 )
 from .orm import SharedBase, TenantBase
-from .rendered import atomic_block, creates_relations, render_upgrade, upgrade_block
+from .rendered import RenderedUpgrade, atomic_block, render_upgrade, upgrade_block
 
 VERSION_TABLES = {"shared": "alembic_version_shared", "tenant": "alembic_version_tenant"}
 #: Names of the throw-away namespaces autogenerate compares with (never a tenant's).
@@ -72,6 +71,8 @@ _EXISTS = {
 IncludeName = Callable[[str | None, str, Any], bool]
 _alembic_lock = asyncio.Lock()
 UNDEFINED_TABLE = "42P01"
+#: A rendered upgrade's start check failed: the namespace is not where it was thought to be.
+_ELSEWHERE = {UNDEFINED_TABLE, "40001"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +117,7 @@ class Namespace:
 
 PUBLIC = Namespace("public")
 #: (source, the revision upgraded from, head) -> the rendered upgrade (``None``: online).
-_rendered: dict[tuple[MigrationSource, str | None, str | None], tuple[str, ...] | None] = {}
+_rendered: dict[tuple[MigrationSource, str | None, str | None], RenderedUpgrade | None] = {}
 
 
 def alembic_config(source: MigrationSource, environment: str) -> Config:
@@ -480,14 +481,17 @@ async def upgrade_namespaces(
     owner_url: str,
     namespaces: Iterable[Namespace],
     runtime_role: str | None,
+    *,
+    engine: AsyncEngine | None = None,
 ) -> list[Outcome]:
     """Upgrade each namespace in its own transaction; one failure does not stop the rest.
 
-    Namespaces in the owner's database (schemas, ``public``) share one connection, and
-    their revisions are read in one query before and one after.
+    Namespaces in the owner's database (schemas, ``public``) share one connection (of
+    ``engine``, an owner engine the caller keeps across batches, else one made here),
+    and their revisions are read in one query before and one after.
     """
     outcomes: list[Outcome] = []
-    shared = create_engine(owner_url, pool_size=1, max_overflow=0)
+    shared = engine or create_engine(owner_url, pool_size=1, max_overflow=0)
     try:
         local = [namespace for namespace in namespaces if namespace.kind != "database"]
         outcomes += await _upgrade_local(source, shared, local, runtime_role)
@@ -501,7 +505,8 @@ async def upgrade_namespaces(
             else:
                 outcomes.append((namespace.name, revision, None))
     finally:
-        await shared.dispose()
+        if engine is None:
+            await shared.dispose()
     return outcomes
 
 
@@ -511,48 +516,79 @@ async def _upgrade_local(
     namespaces: list[Namespace],
     runtime_role: str | None,
 ) -> list[Outcome]:
-    """``upgrade_namespaces`` for the namespaces in the owner's own database."""
-    if not namespaces:
-        return []
-    schemas = [_schema_of(namespace) for namespace in namespaces]
-    failed: dict[str, str] = {}
+    """``upgrade_namespaces`` for the namespaces in the owner's own database.
+
+    Each one is upgraded by one statement that checks where it starts and where it ends
+    (``rendered.py``): the revision of the first is read, and the others are assumed to be
+    there too (a ``migrate`` finds them all at one revision, as a rule); one that is not
+    fails that check, changing nothing, and is read and upgraded from where it is.
+    """
+    destination = head(source, "tenant")
+    outcomes: dict[str, Outcome] = {}
     online: list[Namespace] = []
+    assumed: tuple[str, ...] | _Unread | None = _UNREAD
     try:
         async with engine.connect() as conn:
             conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            before = await _revisions_of(conn, schemas)
-            for namespace, schema in zip(namespaces, schemas, strict=True):
+            for namespace in namespaces:
+                schema = _schema_of(namespace)
                 try:
-                    upgraded = await _run_rendered(
-                        source, conn, schema, runtime_role, before[schema], create=False
-                    )
+                    if isinstance(assumed, _Unread):
+                        assumed = await _revisions_in(conn, schema)
+                    upgraded = await _upgrade_from(source, conn, schema, runtime_role, assumed)
                 except Exception as exc:  # report and go on: one broken tenant must not stop
-                    failed[namespace.name] = describe(exc)
+                    outcomes[namespace.name] = (namespace.name, None, describe(exc))
+                    continue
+                if upgraded:
+                    outcomes[namespace.name] = (namespace.name, destination, None)
                 else:
-                    if not upgraded:
-                        online.append(namespace)
+                    online.append(namespace)
+            if runtime_role:
+                upgraded_here = [n for n in namespaces if outcomes.get(n.name, ("", None))[1]]
+                for name, error in (
+                    await _grant_where_missing(source, conn, upgraded_here, runtime_role)
+                ).items():
+                    outcomes[name] = (name, None, error)
         for namespace in online:
             try:
-                await _upgrade_online(source, engine, _schema_of(namespace), runtime_role)
+                revision = await _upgrade_online(
+                    source, engine, _schema_of(namespace), runtime_role
+                )
             except Exception as exc:  # report and go on
-                failed[namespace.name] = describe(exc)
-        async with engine.connect() as conn:
-            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            if runtime_role:
-                failed |= await _grant_where_missing(conn, namespaces, runtime_role)
-            after = await _revisions_of(conn, schemas)
+                outcomes[namespace.name] = (namespace.name, None, describe(exc))
+            else:
+                outcomes[namespace.name] = (namespace.name, revision, None)
     except Exception as exc:  # the database itself: every namespace not yet reported fails
         lost = describe(exc)
-        return [
-            (namespace.name, None, failed.get(namespace.name, lost)) for namespace in namespaces
-        ]
-    outcomes: list[Outcome] = []
-    for namespace, schema in zip(namespaces, schemas, strict=True):
-        error = failed.get(namespace.name)
-        revisions = after[schema]
-        revision = revisions[0] if revisions and len(revisions) == 1 else None
-        outcomes.append((namespace.name, None if error else revision, error))
-    return outcomes
+        return [outcomes.get(n.name, (n.name, None, lost)) for n in namespaces]
+    return [outcomes[namespace.name] for namespace in namespaces]
+
+
+class _Unread:
+    """Not read yet (``None`` is a reading: no version table)."""
+
+
+_UNREAD = _Unread()
+
+
+async def _upgrade_from(
+    source: MigrationSource,
+    conn: AsyncConnection,
+    schema: str | None,
+    runtime_role: str | None,
+    assumed: tuple[str, ...] | None,
+) -> bool:
+    """``_run_rendered`` from the ``assumed`` revision; if the namespace is elsewhere,
+    from where it is, read."""
+    try:
+        return await _run_rendered(source, conn, schema, runtime_role, assumed, create=False)
+    except DBAPIError as exc:
+        if sqlstate(exc) not in _ELSEWHERE:
+            raise
+        current = await _revisions_in(conn, schema)
+        if current == assumed:
+            raise
+    return await _run_rendered(source, conn, schema, runtime_role, current, create=False)
 
 
 async def upgrade_namespace_on(
@@ -576,12 +612,10 @@ async def upgrade_namespace_on(
             current = None if create else await _revisions_in(conn, schema)
             if await _run_rendered(source, conn, schema, runtime_role, current, create=create):
                 if runtime_role and not create:
-                    for error in (
-                        await _grant_where_missing(conn, [namespace], runtime_role)
-                    ).values():
+                    missing = await _grant_where_missing(source, conn, [namespace], runtime_role)
+                    for error in missing.values():
                         raise RuntimeError(error)
-                revisions = await _revisions_in(conn, schema)
-                return revisions[0] if revisions and len(revisions) == 1 else None
+                return head(source, "tenant")  # the statement checked its version table
     return await _upgrade_online(source, engine, schema, runtime_role, create, destination)
 
 
@@ -620,19 +654,21 @@ async def _run_rendered(
     if current is not None and len(current) != 1:
         return False
     start = current[0] if current else None
-    key = (source, start, head(source, "tenant"))
+    destination = head(source, "tenant")
+    key = (source, start, destination)
     if key not in _rendered:
         async with _alembic_lock:  # rendering runs Alembic, whose globals are the process's
             _rendered[key] = await conn.run_sync(_render, source, start)
-    statements = _rendered[key]
-    if statements is None:
+    rendered = _rendered[key]
+    if rendered is None or destination is None:
         return False
     # New tables get their grants in the same transaction; missing ones are found after.
-    grant = runtime_role is not None and (create or creates_relations(statements))
+    grant = runtime_role is not None and (create or rendered.creates_relations)
     block = upgrade_block(
-        statements,
+        rendered.statements,
         version_table=VERSION_TABLES["tenant"],
         start=start,
+        destination=destination,
         schema=quote_identifier(schema) if schema is not None else None,
         create_schema=create and schema is not None,
         grants=_grants(schema or "public", runtime_role) if runtime_role and grant else (),
@@ -643,7 +679,7 @@ async def _run_rendered(
 
 def _render(
     connection: Connection, source: MigrationSource, start: str | None
-) -> tuple[str, ...] | None:
+) -> RenderedUpgrade | None:
     return render_upgrade(
         connection,
         alembic_config(source, "tenant"),
@@ -654,16 +690,13 @@ def _render(
     )
 
 
-def _version_table(schema: str | None) -> str:
-    table = VERSION_TABLES["tenant"]
-    return f"{quote_identifier(schema)}.{table}" if schema is not None else table
-
-
 async def _revisions_in(conn: AsyncConnection, schema: str | None) -> tuple[str, ...] | None:
     """The namespace's version rows; ``None``: it has no version table yet."""
-    query = f"SELECT version_num FROM {_version_table(schema)}"  # noqa: S608 - quoted
+    table = VERSION_TABLES["tenant"]
+    if schema is not None:
+        table = f"{quote_identifier(schema)}.{table}"
     try:
-        rows = await conn.scalars(text(query))
+        rows = await conn.scalars(text(f"SELECT version_num FROM {table}"))  # noqa: S608 - quoted
     except ProgrammingError as exc:
         if sqlstate(exc) == UNDEFINED_TABLE:
             return None
@@ -671,65 +704,40 @@ async def _revisions_in(conn: AsyncConnection, schema: str | None) -> tuple[str,
     return tuple(rows)
 
 
-async def _revisions_of(
-    conn: AsyncConnection, schemas: list[str | None]
-) -> dict[str | None, tuple[str, ...] | None]:
-    """``_revisions_in`` for many namespaces of one database: two queries in all."""
-    names = sorted({schema or "public" for schema in schemas})
-    having = set(
-        await conn.scalars(
-            text(
-                "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-                " WHERE c.relname = :table AND c.relkind = 'r' AND n.nspname = ANY(:names)"
-            ),
-            {"table": VERSION_TABLES["tenant"], "names": names},
-        )
-    )
-    found: dict[str | None, tuple[str, ...] | None] = {
-        schema: None if (schema or "public") not in having else () for schema in schemas
-    }
-    with_table = [schema for schema in found if (schema or "public") in having]
-    if with_table:
-        union = " UNION ALL ".join(
-            f"SELECT {quote_literal(schema or 'public')} AS name, version_num FROM "  # noqa: S608
-            + _version_table(schema or "public")
-            for schema in with_table
-        )
-        rows: dict[str, list[str]] = {}
-        for name, version in await conn.execute(text(union)):
-            rows.setdefault(name, []).append(version)
-        for schema in with_table:
-            found[schema] = tuple(rows.get(schema or "public", ()))
-    return found
-
-
 #: The namespaces (schemas) of a database where the runtime role lacks what ``_grants``
-#: gives: usage of the schema, DML on a table, or holds anything on the version table.
+#: gives on the models' tables: usage of the schema, DML on a table; or where it holds
+#: anything on the version table. Each schema's tables are looked up by name
+#: (``to_regclass``): a scan of the catalog per batch would cost every schema there is.
 _LACKING_GRANTS = text(
-    "SELECT n.nspname FROM pg_namespace n WHERE n.nspname = ANY(:names)"
-    " AND NOT has_schema_privilege(:role, n.oid, 'USAGE')"
-    " UNION SELECT n.nspname FROM pg_namespace n JOIN pg_class c ON c.relnamespace = n.oid"
-    " WHERE n.nspname = ANY(:names) AND CASE"
-    " WHEN c.relname = :version THEN EXISTS ("
-    "SELECT FROM aclexplode(c.relacl) a WHERE a.grantee = CAST(:quoted_role AS regrole))"
-    " WHEN c.relkind IN ('r', 'p', 'v', 'm', 'f') THEN NOT ("
-    "has_table_privilege(:role, c.oid, 'SELECT') AND has_table_privilege(:role, c.oid, 'INSERT')"
-    " AND has_table_privilege(:role, c.oid, 'UPDATE')"
-    " AND has_table_privilege(:role, c.oid, 'DELETE'))"
-    " ELSE false END"
+    "SELECT n.name FROM unnest(CAST(:names AS text[])) AS n(name)"
+    " CROSS JOIN LATERAL (SELECT to_regnamespace(quote_ident(n.name)) AS oid) AS s"
+    " WHERE s.oid IS NOT NULL AND (NOT has_schema_privilege(:role, s.oid, 'USAGE')"
+    " OR EXISTS (SELECT FROM unnest(CAST(:tables AS text[])) AS t(name)"
+    " CROSS JOIN LATERAL"
+    " (SELECT to_regclass(quote_ident(n.name) || '.' || quote_ident(t.name)) AS oid) AS r"
+    " WHERE r.oid IS NOT NULL AND NOT (has_table_privilege(:role, r.oid, 'SELECT')"
+    " AND has_table_privilege(:role, r.oid, 'INSERT')"
+    " AND has_table_privilege(:role, r.oid, 'UPDATE')"
+    " AND has_table_privilege(:role, r.oid, 'DELETE')))"
+    " OR EXISTS (SELECT FROM pg_class c, aclexplode(c.relacl) AS a"
+    " WHERE c.oid = to_regclass(quote_ident(n.name) || '.' || quote_ident(:version))"
+    " AND a.grantee = CAST(:quoted_role AS regrole)))"
 )
 
 
 async def _grant_where_missing(
-    conn: AsyncConnection, namespaces: list[Namespace], role: str
+    source: MigrationSource, conn: AsyncConnection, namespaces: list[Namespace], role: str
 ) -> dict[str, str]:
     """Give the runtime role what it lacks in these namespaces of one database (one query
     finds them: after a revision that adds no table, usually none); errors by namespace."""
+    if not namespaces:
+        return {}
     by_schema = {_schema_of(namespace) or "public": namespace for namespace in namespaces}
     lacking = await conn.scalars(
         _LACKING_GRANTS,
         {
             "names": sorted(by_schema),
+            "tables": sorted(table.name for table in source.metadata("tenant").tables.values()),
             "role": role,
             "quoted_role": quote_identifier(role),
             "version": VERSION_TABLES["tenant"],

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import io
 import re
+from dataclasses import dataclass
 from collections.abc import Sequence
 from typing import Any
 
@@ -42,6 +43,15 @@ _CREATES_RELATION = re.compile(
 )
 
 
+@dataclass(frozen=True, slots=True)
+class RenderedUpgrade:
+    """The statements from one revision to head, as every namespace runs them."""
+
+    statements: tuple[str, ...]
+    #: They create a table or view: the runtime role needs grants on it.
+    creates_relations: bool
+
+
 class _Statements(io.StringIO):
     """Alembic's output buffer: offline mode writes each statement with one call."""
 
@@ -61,7 +71,7 @@ def render_upgrade(
     metadata: MetaData,
     version_table: str,
     start: str | None,
-) -> tuple[str, ...] | None:
+) -> RenderedUpgrade | None:
     """The statements taking a namespace at ``start`` (``None``: a new one) to head,
     the version table's included and unqualified; ``None`` if they cannot be rendered.
 
@@ -93,7 +103,7 @@ def render_upgrade(
     )
     if any(statement.upper() in _TRANSACTION_CONTROL for statement in statements):
         return None
-    return statements
+    return RenderedUpgrade(statements, _creates_relations(statements))
 
 
 def upgrade_block(
@@ -101,34 +111,53 @@ def upgrade_block(
     *,
     version_table: str,
     start: str | None,
+    destination: str,
     schema: str | None = None,
     create_schema: bool = False,
     grants: Sequence[str] = (),
 ) -> str:
     """One ``DO`` statement: (create the schema,) scope ``search_path`` to it, check the
-    namespace is still at ``start``, run ``statements``, then ``grants``.
+    namespace is at ``start`` (``None``: it has no version table), run ``statements``,
+    check the version table now reads ``destination`` alone, then run ``grants``.
 
-    ``schema`` and ``version_table`` come quoted. The check locks the version row, so
-    two runs on one namespace take turns, and the second finds it moved on and fails
-    (as Alembic online fails when its version update matches no row).
+    The first check locks the version row: two runs on one namespace take turns, and the
+    second, finding it moved on, fails with ``serialization_failure``, as Alembic online
+    fails when its version update matches no row; so does a run told the wrong ``start``.
+    The second check is the read-back: the statement commits only with the version table
+    at ``destination``. ``schema`` and ``version_table`` come quoted.
     """
-    body: list[str] = []
+    table = f"{schema}.{version_table}" if schema is not None else version_table
+    lines: list[str] = []
     if create_schema:
         assert schema is not None
-        body.append(f"CREATE SCHEMA {schema}")
+        lines.append(f"EXECUTE {_quoted(f'CREATE SCHEMA {schema}')};")
     if schema is not None:
-        body.append(f"SELECT set_config('search_path', {quote_literal(schema)}, true)")
-    lines = [f"EXECUTE {_quoted(statement)};" for statement in [*body, *statements, *grants]]
-    if start is not None:
-        table = f"{schema}.{version_table}" if schema is not None else version_table
-        lines.insert(
-            len(body),
+        scope = f"SELECT set_config('search_path', {quote_literal(schema)}, true)"
+        lines.append(f"EXECUTE {_quoted(scope)};")
+    if start is None:
+        lines.append(
+            f"IF to_regclass({quote_literal(table)}) IS NOT NULL THEN\n"
+            "  RAISE EXCEPTION 'the namespace has a version table already'"
+            " USING ERRCODE = 'serialization_failure';\n"
+            "END IF;"
+        )
+    else:
+        lines.append(
             f"PERFORM 1 FROM {table} WHERE version_num = {quote_literal(start)} FOR UPDATE;\n"
             "IF NOT FOUND THEN\n"
-            f"  RAISE EXCEPTION 'the namespace is no longer at revision %', {quote_literal(start)}"
+            f"  RAISE EXCEPTION 'the namespace is not at revision %', {quote_literal(start)}"
             " USING ERRCODE = 'serialization_failure';\n"
-            "END IF;",
+            "END IF;"
         )
+    lines += [f"EXECUTE {_quoted(statement)};" for statement in statements]
+    lines.append(
+        f"IF ARRAY(SELECT version_num::text FROM {table})"  # noqa: S608 - quoted names
+        f" <> ARRAY[{quote_literal(destination)}] THEN\n"
+        f"  RAISE EXCEPTION 'the version table does not read % after the upgrade',"
+        f" {quote_literal(destination)};\n"
+        "END IF;"
+    )
+    lines += [f"EXECUTE {_quoted(grant)};" for grant in grants]
     return _do(lines)
 
 
@@ -142,7 +171,7 @@ def _do(lines: Sequence[str]) -> str:
     return f"DO {_quoted(code)}"
 
 
-def creates_relations(statements: Sequence[str]) -> bool:
+def _creates_relations(statements: Sequence[str]) -> bool:
     """Whether ``statements`` create a table or view: the runtime role needs grants on it.
 
     A statement missed here costs a moment, not access: ``migrate`` grants whatever its

@@ -195,8 +195,15 @@ async def _upgrade_on(
     """
     batches = [namespaces[i : i + BATCH_SIZE] for i in range(0, len(namespaces), BATCH_SIZE)]
     if not batches or concurrency <= 1 or (alone and len(batches) == 1):
-        for batch in batches:
-            record(await upgrade_namespaces(source, owner_url, batch, runtime_role))
+        engine = create_engine(owner_url, pool_size=1, max_overflow=0)  # one for every batch
+        try:
+            for batch in batches:
+                outcomes = await upgrade_namespaces(
+                    source, owner_url, batch, runtime_role, engine=engine
+                )
+                record(outcomes)
+        finally:
+            await engine.dispose()
         return
     spawn = multiprocessing.get_context("spawn")  # never fork a process running an event loop
     loop = asyncio.get_running_loop()
