@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import io
 import re
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from alembic.config import Config
