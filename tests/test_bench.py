@@ -119,7 +119,8 @@ def _results() -> dict[str, object]:
         "migrate_limit": {
             "tenants": 1000,
             "plain_loop_s": 10.0,
-            "migrate_s": 14.0,
+            "in_process_s": 14.0,
+            "migrate_s": 16.0,
             "concurrency": 2,
         },
         "auth": {
@@ -176,7 +177,13 @@ def test_report_states_each_target_next_to_the_measurement(tmp_path: Path) -> No
     assert "| total | **750** | **1000** |" in report
     # Hand-written limits.
     assert "| provisioning, rls (median of 50) | 3.0 ms | 1.0 ms | 3.00x | **missed** |" in report
-    assert "| `migrate` over 1000 schemas (2 processes) | 14.0 s | 10.0 s | 1.40x | met |" in report
+    work = "| `migrate`'s work over 1000 schemas (`upgrade_all`, in process) | 14.00 s | 10.00 s |"
+    assert f"{work} 1.40x | met |" in report
+    command = "the `migrate` command, wall (2 processes; the interpreter's start and the"
+    assert (
+        f"| {command} service's imports included) | 16.0 s | 10.00 s | 1.60x | (start-up) |"
+        in report
+    )
     assert "| schema | 3 | 40.0 | 41.0 | <= 30 ms: **missed** |" in report
     assert "| schema | 1000 | 1 | 12.0 | 12.0 | 1000/1000 | <= 20 s: met |" in report
     # Authentication: within 3% of the same request without users; the login's Argon2 cost.
