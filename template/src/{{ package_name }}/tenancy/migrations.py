@@ -487,8 +487,8 @@ async def upgrade_namespaces(
     """Upgrade each namespace in its own transaction; one failure does not stop the rest.
 
     Namespaces in the owner's database (schemas, ``public``) share one connection (of
-    ``engine``, an owner engine the caller keeps across batches, else one made here),
-    and their revisions are read in one query before and one after.
+    ``engine``, an owner engine the caller keeps across batches, else one made here):
+    see ``_upgrade_local``.
     """
     outcomes: list[Outcome] = []
     shared = engine or create_engine(owner_url, pool_size=1, max_overflow=0)
@@ -523,8 +523,11 @@ async def _upgrade_local(
     there too (a ``migrate`` finds them all at one revision, as a rule); one that is not
     fails that check, changing nothing, and is read and upgraded from where it is.
     """
+    if not namespaces:
+        return []
     destination = head(source, "tenant")
     outcomes: dict[str, Outcome] = {}
+    rendered: list[Namespace] = []
     online: list[Namespace] = []
     assumed: tuple[str, ...] | _Unread | None = _UNREAD
     try:
@@ -541,14 +544,15 @@ async def _upgrade_local(
                     continue
                 if upgraded:
                     outcomes[namespace.name] = (namespace.name, destination, None)
+                    rendered.append(namespace)
                 else:
                     online.append(namespace)
-            if runtime_role:
-                upgraded_here = [n for n in namespaces if outcomes.get(n.name, ("", None))[1]]
-                for name, error in (
-                    await _grant_where_missing(source, conn, upgraded_here, runtime_role)
-                ).items():
-                    outcomes[name] = (name, None, error)
+            if runtime_role:  # the online upgrades grant for themselves
+                for namespace in await _lacking_grants(source, conn, rendered, runtime_role):
+                    try:
+                        await _grant(conn, namespace, runtime_role)
+                    except Exception as exc:  # report and go on
+                        outcomes[namespace.name] = (namespace.name, None, describe(exc))
         for namespace in online:
             try:
                 revision = await _upgrade_online(
@@ -612,9 +616,8 @@ async def upgrade_namespace_on(
             current = None if create else await _revisions_in(conn, schema)
             if await _run_rendered(source, conn, schema, runtime_role, current, create=create):
                 if runtime_role and not create:
-                    missing = await _grant_where_missing(source, conn, [namespace], runtime_role)
-                    for error in missing.values():
-                        raise RuntimeError(error)
+                    for lacking in await _lacking_grants(source, conn, [namespace], runtime_role):
+                        await _grant(conn, lacking, runtime_role)
                 return head(source, "tenant")  # the statement checked its version table
     return await _upgrade_online(source, engine, schema, runtime_role, create, destination)
 
@@ -725,13 +728,13 @@ _LACKING_GRANTS = text(
 )
 
 
-async def _grant_where_missing(
+async def _lacking_grants(
     source: MigrationSource, conn: AsyncConnection, namespaces: list[Namespace], role: str
-) -> dict[str, str]:
-    """Give the runtime role what it lacks in these namespaces of one database (one query
-    finds them: after a revision that adds no table, usually none); errors by namespace."""
+) -> list[Namespace]:
+    """Which of these namespaces of one database lack a grant ``_grants`` gives (one
+    query; after a revision that adds no table, usually none)."""
     if not namespaces:
-        return {}
+        return []
     by_schema = {_schema_of(namespace) or "public": namespace for namespace in namespaces}
     lacking = await conn.scalars(
         _LACKING_GRANTS,
@@ -743,13 +746,11 @@ async def _grant_where_missing(
             "version": VERSION_TABLES["tenant"],
         },
     )
-    failed: dict[str, str] = {}
-    for schema in lacking:
-        try:
-            await execute_script(conn, atomic_block(_grants(schema, role)))
-        except Exception as exc:  # report and go on
-            failed[by_schema[schema].name] = describe(exc)
-    return failed
+    return [by_schema[schema] for schema in lacking]
+
+
+async def _grant(conn: AsyncConnection, namespace: Namespace, role: str) -> None:
+    await execute_script(conn, atomic_block(_grants(_schema_of(namespace) or "public", role)))
 
 
 def _grants(schema: str, role: str) -> list[str]:
