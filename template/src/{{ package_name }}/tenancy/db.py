@@ -166,10 +166,11 @@ async def execute_script(conn: AsyncConnection, script: str) -> None:
 
 
 def quote_literal(value: str) -> str:
-    """A SQL string literal, for code that takes no bind parameters (a ``DO`` block).
-
-    PostgreSQL's ``standard_conforming_strings`` (on since 9.1): only quotes are special.
-    """
+    """A SQL string literal, for SQL that takes no bind parameters (a ``DO`` block, the
+    statement sent with ``BEGIN``). Values here are UUIDs, revision ids and validated
+    names: anything that could change a literal's meaning is refused, not escaped."""
+    if "\\" in value or "\x00" in value:
+        raise ValueError(f"refusing {value!r} as a SQL literal")
     return "'" + value.replace("'", "''") + "'"
 
 

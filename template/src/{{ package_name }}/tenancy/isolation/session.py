@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.pool import Pool
 
-from ..db import PreludeConnection, as_prelude_connection
+from ..db import PreludeConnection, as_prelude_connection, quote_literal
 
 #: The PostgreSQL setting row-level-security policies read.
 TENANT_SETTING = "app.tenant_id"
@@ -62,18 +62,10 @@ def scope_of(session: Session) -> TransactionScope | None:
     return scope
 
 
-def _literal(value: str) -> str:
-    """A SQL string literal. Values here are UUIDs and validated schema names;
-    anything that could change a literal's meaning is refused, not escaped."""
-    if "\\" in value or "\x00" in value:
-        raise ValueError(f"refusing to scope a transaction with {value!r}")
-    return "'" + value.replace("'", "''") + "'"
-
-
 def _scope_statement(scope: TransactionScope) -> str:
-    settings = [f"set_config('{TENANT_SETTING}', {_literal(str(scope.tenant_id))}, true)"]
+    settings = [f"set_config('{TENANT_SETTING}', {quote_literal(str(scope.tenant_id))}, true)"]
     if scope.search_path is not None:
-        settings.append(f"set_config('search_path', {_literal(scope.search_path)}, true)")
+        settings.append(f"set_config('search_path', {quote_literal(scope.search_path)}, true)")
     if scope.guard is not None:
         settings.append(scope.guard)
     return "SELECT " + ", ".join(settings)
